@@ -1,0 +1,63 @@
+"""The hooks a deployer plugin implements, under the pluggy project name "deployer".
+
+Plugins mark their implementations with `deployer.hookimpl` and are found through the entry
+point group `deployer.strategies`. A plugin's module holds hook implementations only and imports
+nothing heavier than `deployer` and the standard library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pluggy
+
+PROJECT_NAME = "deployer"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@dataclass(frozen=True)
+class StrategyPackage:
+    """Where a strategy's files live: the import package holding config.yaml, both instruction
+    files and templates/ side by side. Files are read with importlib.resources, so they work
+    from a wheel."""
+
+    name: str
+    package: str
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a strategy can work on this machine, and if not, why and how to fix it."""
+
+    available: bool
+    reason: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class CodingAgentSpec:
+    """A coding agent that adapts repositories a strategy's templates cannot handle."""
+
+    name: str
+    factory: str  # "module:Class", imported only when the agent is used
+    description: str = ""
+    requirements: list[str] = field(default_factory=list)
+
+
+@hookspec(firstresult=True)
+def deployer_register_strategy() -> StrategyPackage:
+    """Return the strategy this plugin provides."""
+
+
+@hookspec
+def deployer_register_coding_agents() -> list[CodingAgentSpec]:
+    """Return the coding agents this plugin provides (may be empty)."""
+
+
+@hookspec(firstresult=True)
+def deployer_check_availability(strategy: str) -> Availability | None:
+    """Extra availability checks beyond config.yaml's `requirements` (a daemon that must answer,
+    a credential file). Return None when there is nothing to add. Must not raise, must be quick,
+    and must not import the platform SDK."""

@@ -1,0 +1,149 @@
+"""The data that flows through the pipeline. All pydantic v2, all serialisable to JSON."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+ENTRYPOINT_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Resources(BaseModel):
+    """What a deployment may use. Strategies that cannot enforce a field ignore it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpu: float | None = Field(default=None, gt=0, description="CPU cores")
+    memory: str | None = Field(default=None, description="Memory, e.g. '512Mi' or '2Gi'")
+    gpu: str | None = Field(default=None, description="GPU type or count, e.g. 'T4' or '1'")
+
+
+class SolutionResult(BaseModel):
+    """A solution to deploy: read-only input, nothing ever writes into `code_path`."""
+
+    code_path: Path
+    goal: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("code_path")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+
+class DeployConfig(BaseModel):
+    """A solution plus the user's wishes."""
+
+    solution: SolutionResult
+    strategy: str = "auto"
+    allowed_strategies: list[str] | None = None
+    entrypoint: str | None = None
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Environment for the solution. Values are secrets: never stored or logged.",
+    )
+    resources: Resources = Field(default_factory=Resources)
+    options: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = None
+    startup_timeout: float = Field(default=300.0, gt=0, description="Seconds to become healthy")
+    run_timeout: float = Field(default=300.0, gt=0, description="Seconds one run may take")
+    coding_agent: str | None = None
+    llm_model: str | None = None
+
+    @field_validator("entrypoint")
+    @classmethod
+    def _entrypoint_shape(cls, value: str | None) -> str | None:
+        if value is not None and not ENTRYPOINT_PATTERN.match(value):
+            raise ValueError(f"entry point {value!r} must look like 'module:function'")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name_shape(cls, value: str | None) -> str | None:
+        if value is not None and not NAME_PATTERN.match(value):
+            raise ValueError(
+                f"deployment name {value!r} must be lowercase letters, digits, '-', '_' or '.', "
+                "starting with a letter or digit (at most 63 characters)"
+            )
+        return value
+
+
+class StrategyScore(BaseModel):
+    """One strategy's place in the ranking, with the evidence that scored it."""
+
+    strategy: str
+    score: float
+    available: bool
+    reasons: list[str] = Field(default_factory=list)
+    unavailable_reason: str | None = None
+
+
+class RunInterface(BaseModel):
+    """How the adapted solution is called."""
+
+    kind: Literal["function", "http"] = "function"
+    entrypoint: str = Field(description="'module:function' inside the adapted workspace")
+    calling_convention: Literal["dict", "kwargs"] = Field(
+        default="kwargs",
+        description="'dict': the function gets the input dict; 'kwargs': its keys as arguments",
+    )
+    parameters: list[str] = Field(default_factory=list, description="Parameter names, in order")
+    http_path: str | None = None
+
+
+class DeploymentSetting(BaseModel):
+    """The selector's decision."""
+
+    strategy: str
+    reasoning: str
+    ranking: list[StrategyScore] = Field(default_factory=list)
+    resources: Resources = Field(default_factory=Resources)
+    interface: str | None = None
+    source: Literal["heuristics", "user", "llm"] = "heuristics"
+    notes: list[str] = Field(default_factory=list)
+
+
+class AdaptationResult(BaseModel):
+    """An adapted copy of the solution, ready for the strategy's runner."""
+
+    strategy: str
+    source_path: Path
+    adapted_path: Path
+    run_interface: RunInterface
+    files_changed: list[str] = Field(default_factory=list, description="Relative to adapted_path")
+    method: Literal["templates", "coding_agent"] = "templates"
+    validation: list[str] = Field(default_factory=list, description="Checks that passed")
+
+
+DeploymentStatus = Literal["deploying", "running", "stopped", "failed"]
+
+
+class DeploymentInfo(BaseModel):
+    """What the state store records for one deployment. Never holds secret values."""
+
+    name: str
+    strategy: str
+    provider: str = ""
+    status: DeploymentStatus = "deploying"
+    endpoint: str | None = None
+    source_path: Path
+    adapted_path: Path | None = None
+    run_interface: RunInterface | None = None
+    reasoning: str = ""
+    options: dict[str, Any] = Field(default_factory=dict)
+    resources: Resources = Field(default_factory=Resources)
+    env_keys: list[str] = Field(default_factory=list, description="Names only, never values")
+    run_timeout: float = 300.0
+    startup_timeout: float = 300.0
+    runner_state: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=_now)

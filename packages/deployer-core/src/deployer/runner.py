@@ -1,0 +1,101 @@
+"""The contract every strategy's runner fulfils.
+
+A runner is built from a `RunnerContext` (what to run and how) and a serialisable `state` dict
+(what it started: a pid, a container id, a URL). The state is saved in the state store after
+every change, so a deployment made in one process can be reattached from another.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from deployer.models import Resources, RunInterface
+
+RunnerStatus = Literal["running", "stopped", "failed"]
+
+
+class RunnerContext(BaseModel):
+    """Everything a runner needs to know about its deployment. `env` holds secret values in
+    memory only; it is never written to the state store."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    name: str
+    adapted_path: Path
+    run_interface: RunInterface
+    runtime_dir: Path = Field(description="Per-deployment directory for logs and pid files")
+    options: dict[str, Any] = Field(default_factory=dict)
+    env: dict[str, str] = Field(default_factory=dict, repr=False)
+    resources: Resources = Field(default_factory=Resources)
+    run_timeout: float = 300.0
+    startup_timeout: float = 300.0
+
+
+def success(output: Any) -> dict[str, Any]:
+    return {"status": "success", "output": output}
+
+
+def failure(message: str) -> dict[str, Any]:
+    return {"status": "error", "error": message}
+
+
+class Runner(ABC):
+    """Base class of every strategy's runner.
+
+    Contract: `deploy` blocks until the deployment is healthy (or raises DeployFailedError with
+    the reason and the last log lines); `stop` and `remove` are idempotent; `run` returns the
+    result envelope and never raises for a failure inside the solution.
+    """
+
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, context: RunnerContext, state: dict[str, Any] | None = None) -> None:
+        self.context = context
+        self.state: dict[str, Any] = dict(state or {})
+
+    @abstractmethod
+    def deploy(self) -> None:
+        """Bring the deployment up for the first time and wait until it is healthy."""
+
+    def start(self) -> None:
+        """Bring a stopped deployment back. Defaults to deploying again."""
+        self.deploy()
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop serving. Calling it on a stopped deployment does nothing."""
+
+    def remove(self) -> None:
+        """Release everything the deployment holds. Idempotent."""
+        self.stop()
+
+    @abstractmethod
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Call the solution: {"status": "success", "output": ...} or {"status": "error", ...}."""
+
+    @abstractmethod
+    def is_healthy(self) -> bool:
+        """True when `run` can be expected to reach the solution now. Never raises."""
+
+    def logs(self, tail: int | None = None) -> str:
+        """The deployment's output (last `tail` lines if given)."""
+        return ""
+
+    @property
+    def endpoint(self) -> str | None:
+        """A URL where the deployment can be reached, if it has one."""
+        return None
+
+    def status(self) -> RunnerStatus:
+        return "running" if self.is_healthy() else "stopped"
+
+
+def tail_lines(text: str, tail: int | None) -> str:
+    if tail is None or tail <= 0:
+        return text
+    lines = text.splitlines()
+    return "\n".join(lines[-tail:]) + ("\n" if lines else "")
