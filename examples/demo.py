@@ -27,7 +27,7 @@ def main() -> int:
         software = deployer.deploy(EXAMPLE, strategy="auto", progress=status.update)
     info = software.info
     console.print(f"deployed [bold]{info.name}[/] with {info.strategy} at {info.endpoint}")
-    console.print(f"adapted copy: {info.adapted_path} (files added: deployer_server.py)")
+    console.print(f"adapted copy: {info.adapted_path}")
     try:
         console.rule("3. run")
         for text in ("what a lovely, wonderful day", "dull, broken and useless"):

@@ -226,3 +226,12 @@ def test_hook_tracing_goes_to_stderr(plugins, home, monkeypatch, capsys):
     StrategyRegistry([plugins.make("traced")]).records()
     err = capsys.readouterr().err
     assert "[deployer hook] deployer_register_strategy" in err
+
+
+def test_each_plugin_is_loaded_once_even_in_strict_mode(plugins, home, monkeypatch):
+    monkeypatch.setenv("DEPLOYER_STRICT_PLUGINS", "1")
+    registry = StrategyRegistry([plugins.make("once")])
+    [record] = registry.records()
+    assert (record.status, record.available) == ("ok", True)
+    assert registry.availability("once").reason == ""
+    assert len(registry.plugin_manager.get_plugins()) == 1

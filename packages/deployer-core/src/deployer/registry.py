@@ -277,6 +277,8 @@ class StrategyRegistry:
 
     def get_strategy(self, name: str) -> Strategy:
         """One strategy by name, loading only its entry point."""
+        if name in self._strategies:
+            return self._strategies[name]
         records = self._load(name) if name in self._grouped() else []
         if not records:
             raise StrategyNotFoundError(f"unknown strategy {name!r}", hint=self._installed_hint())

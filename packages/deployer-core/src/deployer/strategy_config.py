@@ -16,6 +16,8 @@ from deployer.errors import OptionError, PluginError
 from deployer.models import Resources
 
 API_VERSION = 1
+# libyaml's loader where present: ten times faster than the pure-Python one, same safety.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 STRATEGY_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 RUNNER_PATH_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
@@ -139,7 +141,7 @@ class StrategyConfig(_Strict):
 def parse_strategy_config(text: str, source: str) -> StrategyConfig:
     """Parse and validate config.yaml text; errors name `source` and the offending key."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

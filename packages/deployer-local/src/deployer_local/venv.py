@@ -1,0 +1,276 @@
+"""The solution's own virtual environment: dependency parsing, creation and caching.
+
+Environments live under `cache_dir("venvs")/<key>`, where the key hashes the interpreter and
+the normalised dependency list, so deployments with identical dependencies share one. An
+environment is built in a temporary directory and renamed into place only once its install
+succeeded, so a failed or interrupted install never leaves a half-made cached environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deployer.errors import DeployFailedError
+from deployer.paths import cache_dir
+
+INSTALL_TIMEOUT = 1800.0
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
+# pip options that only say where packages come from: safe to share an environment across.
+_INDEX_OPTIONS = (
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "--pre",
+    "--prefer-binary",
+    "--only-binary",
+    "--no-binary",
+    "--trusted-host",
+)
+_FAILED_REQUIREMENT = (
+    re.compile(r"No matching distribution found for (\S+)"),
+    re.compile(r"Could not find a version that satisfies the requirement (\S+)"),
+    re.compile(r"Failed to build (\S+)"),
+    re.compile(r"Failed building wheel for (\S+)"),
+    re.compile(r"Invalid requirement: '?([^'\s]+)'?"),
+)
+_interpreters: dict[str, str] = {}
+
+
+@dataclass
+class Dependencies:
+    """What the solution needs installed, and whether it can share a cached environment."""
+
+    requirements_file: Path | None = None
+    packages: list[str] = field(default_factory=list)
+    normalised: list[str] = field(default_factory=list)
+    local: bool = False  # refers to files in the workspace: the environment is not shared
+
+    @property
+    def empty(self) -> bool:
+        return not self.normalised
+
+
+def normalise_requirement(line: str) -> str:
+    """Lower-case and PEP 503-normalise the project name; collapse whitespace."""
+    text = " ".join(line.split())
+    match = _NAME.match(text)
+    if match is None or text.startswith("-"):
+        return text
+    name = re.sub(r"[-_.]+", "-", match.group(0)).lower()
+    return name + text[match.end() :]
+
+
+def _is_local(line: str) -> bool:
+    if line.startswith("-"):
+        option = line.split("=", 1)[0].split(None, 1)[0]
+        return option not in _INDEX_OPTIONS
+    return line.startswith((".", "/", "~", "file:")) or " @ file:" in line
+
+
+def read_dependencies(workspace: Path) -> Dependencies:
+    """Dependencies from requirements.txt and pyproject.toml `[project] dependencies`."""
+    deps = Dependencies()
+    requirements = workspace / "requirements.txt"
+    if requirements.is_file():
+        deps.requirements_file = requirements
+        for raw in requirements.read_text(encoding="utf-8", errors="replace").splitlines():
+            line = raw.split(" #", 1)[0].strip()
+            if not line or line.startswith("#"):
+                continue
+            deps.normalised.append(normalise_requirement(line))
+            deps.local = deps.local or _is_local(line)
+    pyproject = workspace / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise DeployFailedError(
+                f"pyproject.toml of the solution is not valid TOML: {exc}"
+            ) from None
+        listed = data.get("project", {}).get("dependencies", [])
+        if not isinstance(listed, list) or not all(isinstance(d, str) for d in listed):
+            raise DeployFailedError(
+                "pyproject.toml: [project] dependencies must be a list of strings"
+            )
+        for item in listed:
+            deps.packages.append(item)
+            deps.normalised.append(normalise_requirement(item))
+            deps.local = deps.local or _is_local(item)
+    deps.normalised = sorted(set(deps.normalised))
+    return deps
+
+
+def interpreter_version(python: str) -> str:
+    """The interpreter's identity for the cache key: implementation, full version, real path."""
+    if python not in _interpreters:
+        code = "import sys, platform; print(platform.python_implementation(), sys.version)"
+        try:
+            out = subprocess.run(
+                [python, "-c", code], capture_output=True, text=True, timeout=60, check=True
+            ).stdout
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise DeployFailedError(
+                f"cannot run the Python interpreter {python!r}: {exc}",
+                hint="set --option python=/path/to/python3 to an interpreter that works",
+            ) from None
+        _interpreters[python] = " ".join(out.split()) + " " + os.path.realpath(python)
+    return _interpreters[python]
+
+
+def cache_key(python: str, deps: Dependencies, workspace: Path) -> str:
+    payload = {"python": interpreter_version(python), "dependencies": deps.normalised}
+    if deps.local:
+        payload["workspace"] = str(workspace.resolve())
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return digest[:24]
+
+
+def venv_python(venv: Path) -> Path:
+    if os.name == "nt":
+        return venv / "Scripts" / "python.exe"
+    return venv / "bin" / "python"
+
+
+def is_usable(venv: Path) -> bool:
+    """A cached environment is usable when its interpreter (a symlink to the base) resolves."""
+    return (venv / "pyvenv.cfg").is_file() and venv_python(venv).exists()
+
+
+def default_python(option: str | None) -> str:
+    if not option:
+        return sys.executable
+    found = shutil.which(option)
+    if found is None:
+        raise DeployFailedError(
+            f"the Python interpreter {option!r} was not found",
+            hint="pass --option python=/path/to/python3 or leave it empty for deployer's own",
+        )
+    return found
+
+
+def ensure_venv(workspace: Path, python: str, log_path: Path) -> Path:
+    """Return a ready environment with the workspace's dependencies, building it if needed."""
+    deps = read_dependencies(workspace)
+    root = cache_dir("venvs")
+    target = root / cache_key(python, deps, workspace)
+    if is_usable(target):
+        _append(log_path, f"reusing the cached environment {target}\n")
+        return target
+    if target.exists():  # base interpreter gone: rebuild
+        shutil.rmtree(target, ignore_errors=True)
+    staging = root / f".{target.name}-{uuid.uuid4().hex[:8]}"
+    try:
+        _create(python, staging, with_pip=not deps.empty, log_path=log_path)
+        if not deps.empty:
+            _install(staging, deps, workspace, log_path)
+        _relocate(staging, target)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if not is_usable(target):  # not a concurrent build that won the race
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _append(log_path: Path, text: str) -> None:
+    with log_path.open("a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _run_logged(command: list[str], log_path: Path, cwd: Path, timeout: float) -> int:
+    _append(log_path, f"$ {' '.join(command)}\n")
+    with log_path.open("ab") as log:
+        try:
+            return subprocess.run(
+                command,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
+            ).returncode
+        except subprocess.TimeoutExpired:
+            return -1
+        except OSError as exc:
+            log.write(f"cannot run {command[0]}: {exc}\n".encode())
+            return -2
+
+
+def _create(python: str, staging: Path, *, with_pip: bool, log_path: Path) -> None:
+    command = [python, "-m", "venv", str(staging)]
+    if not with_pip:
+        command.insert(3, "--without-pip")
+    if _run_logged(command, log_path, cwd=staging.parent, timeout=INSTALL_TIMEOUT) != 0:
+        raise DeployFailedError(
+            f"creating a virtual environment with {python} failed",
+            hint=f"see {log_path}; on Debian/Ubuntu install python3-venv",
+        )
+
+
+def _install(venv: Path, deps: Dependencies, workspace: Path, log_path: Path) -> None:
+    command = [str(venv_python(venv)), "-m", "pip", "install", "--disable-pip-version-check"]
+    if deps.requirements_file is not None:
+        command += ["-r", deps.requirements_file.name]
+    command += deps.packages
+    start = log_path.stat().st_size if log_path.exists() else 0
+    code = _run_logged(command, log_path, cwd=workspace, timeout=INSTALL_TIMEOUT)
+    if code == 0:
+        return
+    with log_path.open("rb") as handle:
+        handle.seek(start)
+        output = handle.read().decode("utf-8", errors="replace")
+    raise install_error(output, log_path, timed_out=code == -1)
+
+
+def install_error(output: str, log_path: Path, *, timed_out: bool = False) -> DeployFailedError:
+    """Name the requirement pip could not install; otherwise quote its last lines."""
+    if timed_out:
+        return DeployFailedError(
+            f"installing the solution's dependencies took longer than {INSTALL_TIMEOUT:.0f}s",
+            hint=f"see {log_path}",
+        )
+    for pattern in _FAILED_REQUIREMENT:
+        match = pattern.search(output)
+        if match:
+            requirement = match.group(1).rstrip(".,;:)")
+            return DeployFailedError(
+                f"installing the solution's dependencies failed: cannot install {requirement!r}",
+                hint=f"check the name and version in requirements.txt/pyproject.toml; "
+                f"full log: {log_path}",
+            )
+    lines = [line for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("ERROR")]
+    last = "\n".join(errors[-5:] or lines[-10:])
+    return DeployFailedError(
+        f"installing the solution's dependencies failed:\n{last}", hint=f"full log: {log_path}"
+    )
+
+
+def _relocate(staging: Path, target: Path) -> None:
+    """Point scripts and activation files at the final path before the rename."""
+    old, new = str(staging), str(target)
+    candidates = [staging / "pyvenv.cfg", *venv_python(staging).parent.iterdir()]
+    for path in candidates:
+        if path.is_symlink() or not path.is_file():
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if old.encode() in data and b"\0" not in data[:1024]:
+            path.write_bytes(data.replace(old.encode(), new.encode()))

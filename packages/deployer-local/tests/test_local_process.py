@@ -1,0 +1,376 @@
+"""mode=process: the workspace served by deployer_server.py in its own process and venv."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deployer.errors import DeployFailedError, PortInUseError
+from deployer_local import process
+
+ECHO = {
+    "main.py": """
+    import os
+
+    def predict(text, times=1):
+        return {"text": text * times, "greeting": os.environ.get("DEPLOYER_TEST_GREETING")}
+    """
+}
+
+
+def wait_until(condition: Callable[[], bool], limit: float = 30.0) -> bool:
+    """Poll for an asynchronous effect (a signal delivered, a process gone)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def listener() -> socket.socket:
+    """A port someone else is listening on."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    yield sock
+    sock.close()
+
+
+def test_round_trip_over_http(deployments) -> None:
+    runner = deployments.deploy(ECHO, env={"DEPLOYER_TEST_GREETING": "hi"})
+    state = runner.state
+    assert state["mode"] == "process"
+    assert set(state) == {"mode", "pid", "pgid", "port", "pid_start_time", "venv"}
+    assert state["pid"] == state["pgid"] and state["pid"] != os.getpid()
+    assert state["pid_start_time"] == process.pid_start_time(state["pid"])
+    json.dumps(state)
+    assert runner.endpoint == f"http://127.0.0.1:{state['port']}"
+    assert runner.is_healthy()
+    assert runner.status() == "running"
+
+    assert runner.run({"text": "ab", "times": 2}) == {
+        "status": "success",
+        "output": {"text": "abab", "greeting": "hi"},
+    }
+    health = httpx.get(f"{runner.endpoint}/health", trust_env=False).json()
+    assert health["status"] == "ok"
+    assert health["entrypoint"] == "main:predict"
+
+
+def test_connection_is_reused(deployments) -> None:
+    runner = deployments.deploy(ECHO)
+    for _ in range(5):
+        assert runner.run({"text": "x"})["status"] == "success"
+    log = runner.logs()
+    requests = [line for line in log.splitlines() if '"POST /run' in line]
+    assert len(requests) == 5
+    peers = {line.split("] ", 1)[1].split()[0] for line in requests}
+    assert len(peers) == 1, log  # one client address:port, so one keep-alive connection
+    assert peers.pop().startswith("127.0.0.1:")
+
+
+def test_entry_point_that_raises_keeps_the_server_up(deployments) -> None:
+    runner = deployments.deploy(
+        {
+            "main.py": """
+            def predict(x):
+                if x == 0:
+                    raise ZeroDivisionError("x must not be zero")
+                return 1 / x
+            """
+        }
+    )
+    assert runner.run({"x": 0}) == {
+        "status": "error",
+        "error": "ZeroDivisionError: x must not be zero",
+    }
+    assert runner.is_healthy()
+    assert runner.run({"x": 4}) == {"status": "success", "output": 0.25}
+    log = runner.logs()
+    assert "Traceback" in log and "x must not be zero" in log
+
+
+def test_invalid_bodies_get_400_envelopes(deployments) -> None:
+    runner = deployments.deploy(ECHO)
+    with httpx.Client(base_url=runner.endpoint, trust_env=False) as client:
+        listed = client.post("/run", content=b"[1, 2]")
+        assert listed.status_code == 400
+        assert listed.json() == {
+            "status": "error",
+            "error": "inputs must be a JSON object, got list",
+        }
+        broken = client.post("/run", content=b"{not json")
+        assert broken.status_code == 400
+        assert broken.json()["status"] == "error"
+        assert "not valid JSON" in broken.json()["error"]
+        unsupported = client.put("/run", json={})
+        assert unsupported.status_code == 501
+        assert unsupported.json()["status"] == "error"
+        missing = client.get("/nowhere")
+        assert missing.status_code == 404
+        assert missing.json()["status"] == "error"
+        ok = client.post("/run", json={"text": "still up"})  # same connection, still in sync
+        assert ok.json()["output"]["text"] == "still up"
+    assert runner.run({"text": "y"})["status"] == "success"
+
+
+def test_mismatched_keys_name_the_expected_parameters(deployments) -> None:
+    runner = deployments.deploy(ECHO)
+    result = runner.run({"txt": "a"})
+    assert result["status"] == "error"
+    assert "expected parameters: text, times" in result["error"]
+    assert "txt" in result["error"]
+
+
+def test_async_entry_point(deployments) -> None:
+    runner = deployments.deploy(
+        {
+            "main.py": """
+            import asyncio
+
+            async def predict(inputs):
+                await asyncio.sleep(0)
+                return sorted(inputs)
+            """
+        }
+    )
+    assert runner.run({"b": 1, "a": 2}) == {"status": "success", "output": ["a", "b"]}
+
+
+def test_non_serialisable_output(deployments) -> None:
+    runner = deployments.deploy({"main.py": "def predict():\n    return object()\n"})
+    result = runner.run({})
+    assert result["status"] == "error"
+    assert "not JSON-serialisable" in result["error"]
+    assert runner.is_healthy()
+
+
+def test_logs_hold_request_lines_but_not_bodies(deployments) -> None:
+    runner = deployments.deploy(ECHO)
+    runner.run({"text": "secret-value-123"})
+    log = runner.logs()
+    assert '"POST /run HTTP/1.1" 200 success' in log
+    assert "secret-value-123" not in log
+    assert runner.logs(tail=1).count("\n") == 1
+    assert runner.logs(tail=1).strip() == log.strip().splitlines()[-1]
+
+
+def test_reattached_runner_can_run_and_stop(deployments) -> None:
+    context = deployments.context(ECHO)
+    first = deployments.runner(context)
+    first.deploy()
+    saved = json.loads(json.dumps(first.state))  # what the state store keeps
+
+    other = deployments.runner(context, saved)
+    assert other.is_healthy()
+    assert other.endpoint == first.endpoint
+    assert other.run({"text": "z"})["output"]["text"] == "z"
+    other.stop()
+    assert other.state["pid"] is None and other.endpoint is None
+    assert wait_until(lambda: not first.is_healthy())
+    result = first.run({"text": "z"})
+    assert result["status"] == "error"
+    assert "is not running" in result["error"]
+    other.stop()  # idempotent
+    first.stop()  # stale state, process gone: a no-op
+
+
+def test_stop_is_idempotent_and_leaves_nothing(deployments) -> None:
+    runner = deployments.deploy(ECHO)
+    pid, start = runner.state["pid"], runner.state["pid_start_time"]
+    runner.stop()
+    assert not process.is_alive(pid, start)
+    assert runner.status() == "stopped"
+    runner.stop()
+    assert runner.run({"text": "a"}) == {
+        "status": "error",
+        "error": "deployment sol is not running (it is stopped); "
+        "start it with `deployer start sol`",
+    }
+    assert "stopped" in runner.logs(tail=3)  # the server shut down on SIGTERM, cleanly
+
+
+def test_killed_server_is_reported_and_start_recovers(deployments) -> None:
+    runner = deployments.deploy(ECHO)
+    old_pid = runner.state["pid"]
+    os.kill(old_pid, signal.SIGKILL)
+    assert wait_until(lambda: not runner.is_healthy())
+    assert runner.status() == "failed"
+    result = runner.run({"text": "a"})
+    assert result["status"] == "error"
+    assert "deployment sol is not running" in result["error"]
+    assert "deployer start sol" in result["error"]
+
+    runner.start()
+    assert runner.state["pid"] != old_pid
+    assert runner.is_healthy()
+    assert runner.run({"text": "back"})["output"]["text"] == "back"
+
+
+def test_killed_server_seen_from_another_runner(deployments) -> None:
+    context = deployments.context(ECHO)
+    first = deployments.runner(context)
+    first.deploy()
+    os.kill(first.state["pid"], signal.SIGKILL)
+    other = deployments.runner(context, json.loads(json.dumps(first.state)))
+    assert wait_until(lambda: not other.is_healthy())
+    assert "is not running" in other.run({"text": "a"})["error"]
+    other.start()
+    assert other.run({"text": "again"})["output"]["text"] == "again"
+
+
+def test_start_on_a_running_deployment_keeps_it(deployments) -> None:
+    runner = deployments.deploy(ECHO)
+    pid = runner.state["pid"]
+    runner.start()
+    assert runner.state["pid"] == pid
+
+
+def test_stop_ends_the_solutions_children(deployments, tmp_path: Path) -> None:
+    marker = tmp_path / "child.pid"
+    runner = deployments.deploy(
+        {
+            "main.py": f"""
+            import subprocess, sys
+            CHILD = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+            open({str(marker)!r}, "w").write(str(CHILD.pid))
+
+            def predict():
+                return CHILD.pid
+            """
+        }
+    )
+    child = int(marker.read_text())
+    start = process.pid_start_time(child)
+    assert process.is_alive(child, start)
+    runner.stop()
+    assert wait_until(lambda: not process.is_alive(child, start))
+
+
+def test_fixed_port(deployments) -> None:
+    port = free_port()
+    runner = deployments.deploy(ECHO, options={"port": port})
+    assert runner.endpoint == f"http://127.0.0.1:{port}"
+    runner.stop()
+    runner.start()  # the same fixed port again, right after the old server let go of it
+    assert runner.endpoint == f"http://127.0.0.1:{port}"
+    assert runner.run({"text": "p"})["status"] == "success"
+
+
+def test_port_in_use_is_refused_before_starting(deployments, listener: socket.socket) -> None:
+    port = listener.getsockname()[1]
+    context = deployments.context(ECHO, options={"port": port})
+    runner = deployments.runner(context)
+    with pytest.raises(PortInUseError) as caught:
+        runner.deploy()
+    assert str(caught.value).startswith(f"port {port} is already in use")
+    assert "--option port=" in str(caught.value)
+    assert not runner.state.get("pid")
+
+
+def test_server_exits_98_when_its_port_is_taken(deployments, listener: socket.socket) -> None:
+    """The server's own check, for a port taken between the pre-check and the bind."""
+    context = deployments.context(ECHO)
+    port = listener.getsockname()[1]
+    done = subprocess.run(
+        [sys.executable, "deployer_server.py", "--port", str(port)],
+        cwd=context.adapted_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == process.EXIT_PORT_IN_USE
+    assert f"port {port} is already in use" in done.stderr
+
+
+def test_exit_98_becomes_port_in_use_error(deployments, listener: socket.socket) -> None:
+    port = listener.getsockname()[1]
+    error = process._exit_error(process.EXIT_PORT_IN_USE, "sol", port, Path("/nonexistent"), 0)
+    assert isinstance(error, PortInUseError)
+    assert f"port {port} is already in use" in str(error)
+
+
+def test_import_failure_reports_the_log_lines(deployments) -> None:
+    context = deployments.context(
+        {"main.py": "raise RuntimeError('weights file is corrupt')\n\ndef predict():\n    pass\n"}
+    )
+    runner = deployments.runner(context)
+    with pytest.raises(DeployFailedError) as caught:
+        runner.deploy()
+    message = str(caught.value)
+    assert "could not import the entry point" in message
+    assert "RuntimeError: weights file is corrupt" in message
+    assert "Traceback" in message
+    assert "server.log" in message
+    assert not runner.state.get("pid")
+    assert runner.endpoint is None
+
+
+def test_startup_timeout_stops_the_server(deployments, tmp_path: Path) -> None:
+    marker = tmp_path / "slow.pid"
+    context = deployments.context(
+        {
+            "main.py": f"""
+            import os, time
+            open({str(marker)!r}, "w").write(str(os.getpid()))
+            time.sleep(600)
+
+            def predict():
+                pass
+            """
+        },
+        startup_timeout=1.0,
+    )
+    runner = deployments.runner(context)
+    with pytest.raises(DeployFailedError, match="did not become healthy within 1s"):
+        runner.deploy()
+    pid = int(marker.read_text())
+    assert not process.is_alive(pid)
+
+
+def test_two_deployments_at_once(deployments) -> None:
+    one = deployments.deploy({"main.py": "def predict():\n    return 'one'\n"}, name="one")
+    two = deployments.deploy({"main.py": "def predict():\n    return 'two'\n"}, name="two")
+    assert one.state["port"] != two.state["port"]
+    assert one.state["pid"] != two.state["pid"]
+    assert one.run({})["output"] == "one"
+    assert two.run({})["output"] == "two"
+    one.stop()
+    assert two.run({})["output"] == "two"
+
+
+def test_run_timeout(deployments) -> None:
+    runner = deployments.deploy(
+        {"main.py": "import time\n\ndef predict(seconds):\n    time.sleep(seconds)\n"},
+        run_timeout=0.5,
+    )
+    result = runner.run({"seconds": 30})
+    assert result["status"] == "error"
+    assert "did not answer within 0.5s" in result["error"]
+    assert runner.is_healthy()
+
+
+def test_server_dying_mid_call(deployments) -> None:
+    runner = deployments.deploy({"main.py": "import os\n\ndef predict():\n    os._exit(7)\n"})
+    result = runner.run({})
+    assert result["status"] == "error"
+    assert "is not running" in result["error"]
+    assert wait_until(lambda: not runner.is_healthy())

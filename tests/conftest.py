@@ -1,0 +1,21 @@
+"""End-to-end fixtures: a private DEPLOYER_HOME and a CLI that cleans up after itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from e2e_support import Cli
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[Cli]:
+    runner = Cli(tmp_path / "home")
+    yield runner
+    # never leave a server behind, whatever the test did
+    listing = runner("ls", "--json")
+    if listing.code == 0:
+        for row in listing.json():
+            runner("rm", row["name"], "--force")
