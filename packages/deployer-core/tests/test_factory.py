@@ -150,3 +150,68 @@ def test_deploy_convenience_passes_strategy_options(registry, make_solution):
         deployer.deploy(make_solution(), "echo", registry=StrategyRegistry([]), name="zz")
     with pytest.raises(UsageError, match="name: .*deployment name 'Bad Name'"):
         deployer.deploy(make_solution(), "echo", registry=registry, name="Bad Name")
+
+
+def test_stream_without_the_capability_yields_the_final_envelope(registry, make_solution):
+    software = DeploymentFactory(registry).create(_config(make_solution()))
+    assert list(software.stream({"name": "Ada"})) == [
+        {"status": "success", "output": {"hi": "Ada"}}
+    ]
+    assert [e["status"] for e in software.stream("[1]")] == ["error"]
+
+
+def test_stream_with_the_capability_passes_updates_through(plugins, home, make_solution):
+    runner = RUNNER_WITH_STREAM
+    ep = plugins.make("streamy", extra_config="capabilities: [stream]\n", runner=runner)
+    software = DeploymentFactory(StrategyRegistry([ep])).create(_config(make_solution()))
+    assert software.info.capabilities == ["stream"]
+    updates = list(software.stream({"name": "Ada"}))
+    assert updates == [
+        {"status": "success", "output": {"partial": 1}},
+        {"status": "success", "output": {"hi": "Ada"}},
+    ]
+
+
+def test_availability_hook_sees_the_options(plugins, home, make_solution):
+    init = (
+        "from deployer import Availability, StrategyPackage, hookimpl\n\n"
+        "@hookimpl\ndef deployer_register_strategy():\n"
+        "    return StrategyPackage(name='targets', package=__name__)\n\n"
+        "@hookimpl\ndef deployer_check_availability(strategy, options):\n"
+        "    if (options or {}).get('flavour') == 'fancy':\n"
+        "        return None\n"
+        "    return Availability(False, 'plain needs a cloud token', 'use flavour=fancy')\n"
+    )
+    registry = StrategyRegistry([plugins.make("targets", init=init)])
+    assert not registry.availability("targets").available
+    factory = DeploymentFactory(registry)
+    with pytest.raises(StrategyUnavailableError, match="plain needs a cloud token"):
+        factory.create(_config(make_solution(), strategy="targets"))
+    assert factory.store.names() == []
+    software = factory.create(
+        _config(make_solution(), strategy="targets", options={"flavour": "fancy"})
+    )
+    assert software.info.provider == "test"
+
+
+RUNNER_WITH_STREAM = """
+from deployer.runner import Runner, success
+
+
+class EchoRunner(Runner):
+    def deploy(self):
+        self.state["up"] = True
+
+    def stop(self):
+        self.state["up"] = False
+
+    def run(self, inputs):
+        return success({"hi": inputs["name"]})
+
+    def stream(self, inputs):
+        yield success({"partial": 1})
+        yield self.run(inputs)
+
+    def is_healthy(self):
+        return self.state.get("up", False)
+"""

@@ -79,12 +79,6 @@ class DeploymentFactory:
             raise StrategyNotFoundError(
                 f"strategy {config.strategy!r} is not in the allowed list ({', '.join(allowed)})"
             )
-        availability = self.registry.availability(strategy.name)
-        if not availability.available:
-            raise StrategyUnavailableError(
-                f"strategy {strategy.name!r} is unavailable here: {availability.reason}",
-                hint=availability.hint or None,
-            )
         return DeploymentSetting(
             strategy=strategy.name,
             reasoning=f"{strategy.name} was chosen by the user",
@@ -101,6 +95,12 @@ class DeploymentFactory:
         setting = self.choose(config)
         strategy = self.registry.get_strategy(setting.strategy)
         options = strategy.config.resolve_options(config.options)
+        availability = self.registry.availability(strategy.name, options)
+        if not availability.available:
+            raise StrategyUnavailableError(
+                f"strategy {strategy.name!r} is unavailable here: {availability.reason}",
+                hint=availability.hint or None,
+            )
         runner_class = self.registry.get_runner_class(strategy.name)
         resources = _merge_resources(setting.resources, config.resources)
         name = config.name or default_name(solution)
@@ -115,6 +115,7 @@ class DeploymentFactory:
             options=options,
             resources=resources,
             env_keys=sorted(config.env),
+            capabilities=list(strategy.config.capabilities),
             run_timeout=config.run_timeout,
             startup_timeout=config.startup_timeout,
         )
@@ -147,6 +148,7 @@ class DeploymentFactory:
         info.status = "running"
         info.runner_state = dict(runner.state)
         info.endpoint = runner.endpoint
+        info.provider = runner.provider or info.provider
         self.store.save(info)
         return DeployedSoftware(info, runner, self.store)
 

@@ -57,7 +57,12 @@ def deployer_register_coding_agents() -> list[CodingAgentSpec]:
 
 
 @hookspec(firstresult=True)
-def deployer_check_availability(strategy: str) -> Availability | None:
+def deployer_check_availability(
+    strategy: str, options: dict[str, object] | None
+) -> Availability | None:
     """Extra availability checks beyond config.yaml's `requirements` (a daemon that must answer,
-    a credential file). Return None when there is nothing to add. Must not raise, must be quick,
-    and must not import the platform SDK."""
+    a credential file). `options` are the deployment's resolved strategy options, or None when
+    listing strategies (judge the defaults then): a target that needs no credential may be
+    available where the default one is not. Return None when there is nothing to add. Must not
+    raise, must be quick, and must not import the platform SDK. Implementations may take only
+    `strategy`."""

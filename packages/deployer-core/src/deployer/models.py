@@ -142,6 +142,7 @@ class DeploymentInfo(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
     resources: Resources = Field(default_factory=Resources)
     env_keys: list[str] = Field(default_factory=list, description="Names only, never values")
+    capabilities: list[str] = Field(default_factory=list, description="From config.yaml")
     run_timeout: float = 300.0
     startup_timeout: float = 300.0
     runner_state: dict[str, Any] = Field(default_factory=dict)

@@ -308,22 +308,24 @@ class StrategyRegistry:
             )
         return runner_class
 
-    def availability(self, name: str) -> Availability:
-        """Whether the strategy can work here. Never raises."""
-        if name in self._availability:
+    def availability(self, name: str, options: dict[str, Any] | None = None) -> Availability:
+        """Whether the strategy can work here (with these options, or its defaults). Never
+        raises. Results for the defaults are cached; option-specific checks are not."""
+        if options is None and name in self._availability:
             return self._availability[name]
         try:
             strategy = self.get_strategy(name)
             result = _check_requirements(strategy.config)
             if result.available and strategy.plugin is not None:
                 extra = self._call_for(
-                    strategy.plugin, "deployer_check_availability", strategy=name
+                    strategy.plugin, "deployer_check_availability", strategy=name, options=options
                 )
                 if isinstance(extra, Availability):
                     result = extra
         except Exception as exc:
             result = Availability(False, f"availability check failed: {_one_line(exc)}")
-        self._availability[name] = result
+        if options is None:
+            self._availability[name] = result
         return result
 
     def coding_agents(self) -> list[CodingAgentSpec]:

@@ -8,6 +8,7 @@ every change, so a deployment made in one process can be reattached from another
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -89,6 +90,16 @@ class Runner(ABC):
     def endpoint(self) -> str | None:
         """A URL where the deployment can be reached, if it has one."""
         return None
+
+    @property
+    def provider(self) -> str | None:
+        """Where it runs, when that depends on options (e.g. 'bentocloud' vs 'bentoml')."""
+        return None
+
+    def stream(self, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Partial results as they come, for runners whose config.yaml declares the `stream`
+        capability. Each item is an envelope; the default yields the final result once."""
+        yield self.run(inputs)
 
     def status(self) -> RunnerStatus:
         return "running" if self.is_healthy() else "stopped"

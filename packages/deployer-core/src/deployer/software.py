@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -19,6 +20,18 @@ def _describe(exc: BaseException) -> str:
         return str(exc)
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _parse_inputs(inputs: object) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The input object, or the error envelope saying why it is not one."""
+    if isinstance(inputs, str | bytes):
+        try:
+            inputs = json.loads(inputs)
+        except ValueError as exc:
+            return {}, failure(f"inputs are not valid JSON: {exc}")
+    if not isinstance(inputs, dict):
+        return {}, failure(f"inputs must be a JSON object, got {type(inputs).__name__}")
+    return inputs, None
 
 
 class DeployedSoftware:
@@ -48,20 +61,31 @@ class DeployedSoftware:
 
     def run(self, inputs: dict[str, Any] | str) -> dict[str, Any]:
         """Call the solution with an input object (a dict, or JSON text of an object)."""
-        if isinstance(inputs, str | bytes):
-            try:
-                inputs = json.loads(inputs)
-            except ValueError as exc:
-                return failure(f"inputs are not valid JSON: {exc}")
-        if not isinstance(inputs, dict):
-            return failure(f"inputs must be a JSON object, got {type(inputs).__name__}")
+        parsed, problem = _parse_inputs(inputs)
+        if problem is not None:
+            return problem
         try:
-            result = self.runner.run(inputs)
+            result = self.runner.run(parsed)
         except Exception as exc:
             return failure(_describe(exc))
         if not isinstance(result, dict) or result.get("status") not in {"success", "error"}:
             return failure(f"the {self._info.strategy} runner returned a malformed result")
         return result
+
+    def stream(self, inputs: dict[str, Any] | str) -> Iterator[dict[str, Any]]:
+        """Yield partial results where the strategy declares `stream`; elsewhere yield the one
+        final envelope, so callers can always iterate. Never raises."""
+        if "stream" not in self._info.capabilities:
+            yield self.run(inputs)
+            return
+        parsed, problem = _parse_inputs(inputs)
+        if problem is not None:
+            yield problem
+            return
+        try:
+            yield from self.runner.stream(parsed)
+        except Exception as exc:
+            yield failure(_describe(exc))
 
     def is_healthy(self) -> bool:
         try:
