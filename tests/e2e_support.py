@@ -41,3 +41,69 @@ class Cli:
             timeout=timeout,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def fake_distribution(
+    site: Path, dist_name: str, package: str, files: dict[str, str], entry_name: str
+) -> None:
+    """A distribution laid out as pip leaves it: the package plus a .dist-info whose
+    entry_points.txt registers it, so importlib.metadata finds it on sys.path."""
+    for relative, text in files.items():
+        path = site / package / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    info = site / f"{dist_name.replace('-', '_')}-0.3.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: 0.3.0\n")
+    (info / "entry_points.txt").write_text(f"[deployer.strategies]\n{entry_name} = {package}\n")
+
+
+def scaffold_files(root: Path) -> dict[str, str]:
+    """The files of a scaffolded package's import package, relative to it."""
+    package = next((root / "src").iterdir())
+    return {str(p.relative_to(package)): p.read_text() for p in package.rglob("*") if p.is_file()}
+
+
+# A small working runner for a scaffolded strategy: each call runs the rendered entry script
+# as a command-line subprocess, input on stdin and output on stdout.
+CMDLINE_RUNNER = '''\
+"""Runs the solution's entry point as a command-line subprocess per call."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from deployer.runner import Runner, failure, success
+
+
+class {class_name}Runner(Runner):
+    def deploy(self) -> None:
+        self.state["running"] = True
+
+    def stop(self) -> None:
+        self.state["running"] = False
+
+    def is_healthy(self) -> bool:
+        return bool(self.state.get("running"))
+
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if not self.state.get("running"):
+            return failure(f"deployment {{self.context.name}} is stopped")
+        proc = subprocess.run(
+            [sys.executable, "deployer_{name}_entry.py"],
+            input=json.dumps(inputs),
+            cwd=self.context.adapted_path,
+            capture_output=True,
+            text=True,
+            timeout=self.context.run_timeout,
+            env={{**os.environ, **self.context.env}},
+        )
+        if proc.returncode != 0:
+            lines = proc.stderr.strip().splitlines() or ["no output"]
+            return failure(lines[-1])
+        return success(json.loads(proc.stdout))
+'''

@@ -1,30 +1,68 @@
-"""Plugins as pip installs them: real distributions with entry points, and real wheels."""
+"""Third-party plugins as pip installs them (real distributions with entry points): broken
+ones are reported with their distribution and version, and every other strategy keeps working."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from deployer.registry import StrategyRegistry, default_entry_points
-from e2e_support import EXAMPLES, REPO, Cli
+from deployer.scaffold import new_strategy
+from e2e_support import (
+    CMDLINE_RUNNER,
+    EXAMPLES,
+    Cli,
+    fake_distribution,
+    scaffold_files,
+)
+
+HOOK = """\
+from deployer import StrategyPackage, hookimpl
 
 
-def _install_fake_distribution(site: Path, name: str, init: str) -> None:
-    """A distribution as pip leaves it: a package plus a .dist-info with entry_points.txt."""
-    package = site / f"deployer_{name}"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text(textwrap.dedent(init))
-    info = site / f"deployer_{name}-0.3.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: deployer-{name}\nVersion: 0.3.0\n"
-    )
-    (info / "entry_points.txt").write_text(f"[deployer.strategies]\n{name} = deployer_{name}\n")
+@hookimpl
+def {hook}():
+    return StrategyPackage(name="{name}", package=__name__)
+"""
+
+
+def _scaffolded(tmp_path: Path, name: str, working: bool = True) -> dict[str, str]:
+    files = scaffold_files(new_strategy(name, tmp_path / "scaffolds"))
+    if working:
+        class_name = "".join(part.capitalize() for part in name.split("_"))
+        files["runner.py"] = CMDLINE_RUNNER.format(name=name, class_name=class_name)
+    return files
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """One site directory holding a working third-party strategy and five broken ones."""
+    site = tmp_path / "site"
+    good = _scaffolded(tmp_path, "cmdline")
+    fake_distribution(site, "deployer-cmdline", "deployer_cmdline", good, "cmdline")
+
+    fake_distribution(
+        site, "deployer-raising", "deployer_raising",
+        {"__init__.py": "raise ImportError('missing SDK xyz')\n"}, "raising",
+    )  # fmt: skip
+
+    bad_config = _scaffolded(tmp_path, "badconfig")
+    bad_config["config.yaml"] += "colour: blue\n"
+    fake_distribution(site, "deployer-badconfig", "deployer_badconfig", bad_config, "badconfig")
+
+    no_instruction = _scaffolded(tmp_path, "noinstr")
+    del no_instruction["adapter_instruction.md"]
+    fake_distribution(site, "deployer-noinstr", "deployer_noinstr", no_instruction, "noinstr")
+
+    misspelled = _scaffolded(tmp_path, "typo")
+    misspelled["__init__.py"] = HOOK.format(hook="deployer_register_strategie", name="typo")
+    fake_distribution(site, "deployer-typo", "deployer_typo", misspelled, "typo")
+
+    taken = _scaffolded(tmp_path, "local")
+    taken["__init__.py"] = HOOK.format(hook="deployer_register_strategy", name="local")
+    fake_distribution(site, "deployer-local-fork", "deployer_local_fork", taken, "local")
+    return site
 
 
 def test_installed_local_strategy_is_found_through_its_entry_point():
@@ -37,78 +75,44 @@ def test_installed_local_strategy_is_found_through_its_entry_point():
     assert (strategy.templates / "deployer_server.py.tmpl").is_file()
 
 
-def test_broken_installed_plugin_is_reported_and_local_keeps_working(tmp_path: Path):
-    site = tmp_path / "site"
-    _install_fake_distribution(site, "broken", "raise ImportError('missing SDK xyz')\n")
-    _install_fake_distribution(
-        site,
-        "halfdone",
-        """
-        from deployer import StrategyPackage, hookimpl
-
-        @hookimpl
-        def deployer_register_strategy():
-            return StrategyPackage(name="halfdone", package=__name__)
-        """,
-    )
+def test_each_broken_plugin_is_reported_with_distribution_and_version(site: Path, tmp_path):
     cli = Cli(tmp_path / "home", {"PYTHONPATH": str(site)})
-    rows = {row["name"]: row for row in cli("strategies", "--json").json()}
-    assert rows["broken"]["status"] == "broken"
-    assert "missing SDK xyz" in rows["broken"]["reason"]
-    assert (rows["broken"]["package"], rows["broken"]["version"]) == ("deployer-broken", "0.3.0")
-    assert rows["halfdone"]["status"] == "invalid"
-    assert "config.yaml is missing" in rows["halfdone"]["reason"]
-    assert rows["local"]["status"] == "ok"
+    listing = cli("strategies", "--json")
+    assert listing.code == 0, listing.err
+    rows: dict[str, list[dict]] = {}
+    for row in listing.json():
+        rows.setdefault(row["name"], []).append(row)
+
+    def only(name: str) -> dict:
+        [row] = rows[name]
+        assert row["version"] == "0.3.0" and row["package"] == f"deployer-{name}"
+        assert row["available"] is False and row["hint"]
+        return row
+
+    assert only("raising")["status"] == "broken"
+    assert "missing SDK xyz" in only("raising")["reason"]
+    assert only("badconfig")["status"] == "invalid"
+    assert "config.yaml: key 'colour': unknown key" in only("badconfig")["reason"]
+    assert "adapter_instruction.md is missing" in only("noinstr")["reason"]
+    assert "deployer_register_strategie" in only("typo")["reason"]
+    local = {row["package"]: row for row in rows["local"]}
+    assert set(local) == {"deployer-local", "deployer-local-fork"}
+    assert all(row["status"] == "conflict" for row in local.values())
+    assert "pip uninstall" in local["deployer-local-fork"]["hint"]
+    assert rows["cmdline"][0]["status"] == "ok" and rows["cmdline"][0]["available"]
+
     table = cli("strategies")
-    assert table.code == 0 and "broken" in table.out
-    deployed = cli("deploy", str(EXAMPLES / "hello"), "--option", "mode=inprocess", "--json")
+    assert table.code == 0 and "deployer-raising 0.3.0" in table.out
+
+    # the working third-party strategy keeps working through all of it
+    deployed = cli("deploy", str(EXAMPLES / "hello"), "--strategy", "cmdline", "--json")
     assert deployed.code == 0, deployed.err
     name = deployed.json()["name"]
-    assert cli("run", name, '{"name": "Ada"}').json()["output"]["message"] == "Hello, Ada!"
-    cli("rm", name)
-
-
-@pytest.mark.slow
-@pytest.mark.real
-def test_wheels_install_alone_with_their_data(tmp_path: Path):
-    """Core plus one strategy from wheels in a fresh venv: exactly that strategy, data readable."""
-    dist = tmp_path / "dist"
-    for package in ("deployer-core", "deployer-local"):
-        subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist),
-             str(REPO / "packages" / package)],
-            check=True, capture_output=True,
-        )  # fmt: skip
-    wheels = sorted(p.name for p in dist.glob("*.whl"))
-    assert [w.split("-")[0] for w in wheels] == ["deployer_core", "deployer_local"]
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", *map(str, dist.glob("*.whl"))],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    probe = textwrap.dedent(
-        """
-        import json
-        from deployer.registry import StrategyRegistry
-        registry = StrategyRegistry()
-        strategy = registry.get_strategy("local")
-        print(json.dumps({
-            "names": [r.name for r in registry.records()],
-            "template": (strategy.templates / "deployer_server.py.tmpl").read_text(),
-            "instruction": strategy.selector_instruction[:40],
-            "runner": registry.get_runner_class("local").__name__,
-        }))
-        """
-    )
-    out = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=True)
-    data = json.loads(out.stdout)
-    assert data["names"] == ["local"]
-    assert "HTTP server for a deployer-local deployment" in data["template"]
-    assert data["instruction"].startswith("# local")
-    assert data["runner"] == "LocalRunner"
-    listed = subprocess.run(
-        [str(venv / "bin" / "deployer"), "strategies", "--json"], capture_output=True, text=True
-    )
-    assert [row["name"] for row in json.loads(listed.stdout)] == ["local"]
+    result = cli("run", name, '{"name": "Ada"}')
+    assert result.json() == {"status": "success", "output": {"message": "Hello, Ada!", "length": 3}}
+    # the conflicted name is refused with the fix, and auto picks neither of its owners
+    conflicted = cli("deploy", str(EXAMPLES / "hello"), "--strategy", "local")
+    assert conflicted.code == 3 and "registered by 2 entry points" in conflicted.err
+    chosen = cli("select", str(EXAMPLES / "hello"), "--json").json()
+    assert chosen["strategy"] == "cmdline"
+    assert "local" not in {r["strategy"] for r in chosen["ranking"]}

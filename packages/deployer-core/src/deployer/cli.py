@@ -35,6 +35,16 @@ def _stderr_console() -> Any:
     return Console(stderr=True, highlight=False)
 
 
+def _stdout_console() -> Any:
+    """Tables on standard output; piped output gets a wide fixed width, not 80 columns."""
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)
+    return console
+
+
 def _emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
@@ -155,14 +165,16 @@ def strategies(name: str | None, as_json: bool) -> None:
 
 
 def _print_strategies(rows: list[dict[str, Any]]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = _stdout_console()
     if not rows:
         console.print("No strategy is installed. Try: pip install deployer-local")
         return
-    table = Table("strategy", "package", "status", "available", "summary / reason")
+    table = Table("strategy", "package", "status", "available", "summary / reason (hint)")
+    for column in table.columns[:4]:
+        column.no_wrap = True
+    table.columns[4].overflow = "fold"
     for row in rows:
         package = f"{row['package'] or '?'} {row['version'] or ''}".strip()
         available = "yes" if row["available"] else "no"
@@ -309,7 +321,6 @@ def list_deployments(as_json: bool) -> None:
     if as_json:
         _emit_json(rows)
         return
-    from rich.console import Console
     from rich.table import Table
 
     if not rows:
@@ -320,7 +331,7 @@ def list_deployments(as_json: bool) -> None:
         table.add_row(
             row["name"], row["strategy"], row["status"], row["endpoint"] or "-", row["source_path"]
         )
-    Console(highlight=False).print(table)
+    _stdout_console().print(table)
 
 
 @main.command()
@@ -362,6 +373,20 @@ def rm(name: str, force: bool) -> None:
     """Stop and remove deployment NAME with its workspace and logs."""
     _factory().remove(name, force=force)
     click.echo(f"removed {name}")
+
+
+@main.command(name="new-strategy")
+@click.argument("name")
+@click.argument("directory", required=False, default=".")
+@click.option("--summary", help="One line saying what the strategy does.")
+@handle_errors
+def new_strategy(name: str, directory: str, summary: str | None) -> None:
+    """Write a complete, installable strategy package deployer-NAME in DIRECTORY."""
+    from deployer.scaffold import new_strategy as write_package
+
+    target = write_package(name, Path(directory), summary)
+    click.echo(f"created {target}")
+    click.echo(f"next: pip install -e '{target}[test]' && deployer strategies && pytest {target}")
 
 
 if __name__ == "__main__":  # pragma: no cover

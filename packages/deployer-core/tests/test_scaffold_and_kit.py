@@ -1,0 +1,97 @@
+"""The scaffold writes a complete package; the pytest plugin enforces real components in CI;
+the conformance kit's failures name the rule and the fix."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+from click.testing import CliRunner
+
+from deployer.cli import main
+from deployer.errors import UsageError
+from deployer.scaffold import new_strategy
+from deployer.strategy_config import parse_strategy_config
+
+pytest_plugins = ["pytester"]
+
+
+def test_scaffold_writes_the_built_in_layout(tmp_path):
+    root = new_strategy("my_cloud", tmp_path, summary="Run on my cloud.")
+    assert root.name == "deployer-my-cloud"
+    package = root / "src" / "deployer_my_cloud"
+    for name in ("__init__.py", "config.yaml", "selector_instruction.md",
+                 "adapter_instruction.md", "runner.py"):  # fmt: skip
+        assert (package / name).is_file(), name
+    assert (package / "templates" / "deployer_my_cloud_entry.py.tmpl").is_file()
+    assert (root / "tests" / "test_my_cloud_conformance.py").is_file()
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == "deployer-my-cloud"
+    entry_points = pyproject["project"]["entry-points"]["deployer.strategies"]
+    assert entry_points == {"my_cloud": "deployer_my_cloud"}
+    config = parse_strategy_config((package / "config.yaml").read_text(), "config.yaml")
+    assert config.name == "my_cloud" and config.runner == "deployer_my_cloud.runner:MyCloudRunner"
+    assert config.summary == "Run on my cloud."
+    template = (package / "templates" / "deployer_my_cloud_entry.py.tmpl").read_text()
+    assert "from $deployer_entry_module import $deployer_entry_function" in template
+    compile((package / "runner.py").read_text(), "runner.py", "exec")
+
+
+def test_scaffold_refuses_bad_names_and_existing_directories(tmp_path):
+    with pytest.raises(UsageError, match="must match"):
+        new_strategy("My-Cloud", tmp_path)
+    new_strategy("twice", tmp_path)
+    with pytest.raises(UsageError, match="exists already"):
+        new_strategy("twice", tmp_path)
+
+
+def test_new_strategy_command(tmp_path):
+    result = CliRunner().invoke(main, ["new-strategy", "cli_made", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "created" in result.output and (tmp_path / "deployer-cli-made").is_dir()
+    again = CliRunner().invoke(main, ["new-strategy", "cli_made", str(tmp_path)])
+    assert again.exit_code == 2 and "exists already" in again.output
+
+
+REAL_TEST = """
+import pytest
+
+@pytest.mark.real
+def test_needs_a_daemon():
+    pytest.skip("no daemon here")
+
+def test_plain_skip():
+    pytest.skip("not relevant")
+"""
+
+
+def test_real_skips_fail_only_when_required(pytester, monkeypatch):
+    pytester.makepyfile(REAL_TEST)
+    monkeypatch.delenv("DEPLOYER_REQUIRE_REAL", raising=False)
+    pytester.runpytest().assert_outcomes(skipped=2)
+    monkeypatch.setenv("DEPLOYER_REQUIRE_REAL", "1")
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*a real component is missing*no daemon here*"])
+
+
+KIT_AGAINST_MISSING = """
+from deployer.testing import ConformanceSuite
+
+class TestMissing(ConformanceSuite):
+    strategy = "not_installed_anywhere"
+"""
+
+
+def test_kit_failures_name_the_rule_and_the_fix(pytester, monkeypatch, tmp_path):
+    monkeypatch.setenv("DEPLOYER_HOME", str(tmp_path / "home"))
+    pytester.makepyfile(KIT_AGAINST_MISSING)
+    result = pytester.runpytest()
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) >= 5
+    result.stdout.fnmatch_lines(
+        [
+            "*conformance rule 'entry point' broke: no entry point named 'not_installed_anywhere'*",
+            "*how to fix:*deployer.strategies*",
+        ]
+    )
