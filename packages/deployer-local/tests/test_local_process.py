@@ -301,11 +301,20 @@ def test_server_exits_98_when_its_port_is_taken(deployments, listener: socket.so
     assert f"port {port} is already in use" in done.stderr
 
 
-def test_exit_98_becomes_port_in_use_error(deployments, listener: socket.socket) -> None:
+def test_exit_98_becomes_port_in_use_error(tmp_path: Path, listener: socket.socket) -> None:
+    """The port was free at the pre-check but taken when the server bound it (a race)."""
     port = listener.getsockname()[1]
-    error = process._exit_error(process.EXIT_PORT_IN_USE, "sol", port, Path("/nonexistent"), 0)
-    assert isinstance(error, PortInUseError)
-    assert f"port {port} is already in use" in str(error)
+    server = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(98)"])
+    with pytest.raises(PortInUseError, match=f"port {port} is already in use"):
+        process.wait_ready(
+            server,
+            name="sol",
+            port_file=tmp_path / "port",
+            requested_port=port,
+            log_path=tmp_path / "server.log",
+            log_offset=0,
+            timeout=30,
+        )
 
 
 def test_import_failure_reports_the_log_lines(deployments) -> None:

@@ -20,9 +20,10 @@ from typing import Any, ClassVar
 import httpx
 
 from deployer.errors import DeployFailedError
+from deployer.processes import check_port_free
 from deployer.runner import Runner, RunnerContext, RunnerStatus, failure
+from deployer.venvs import default_python, ensure_venv, is_usable, venv_python
 from deployer_local import inprocess, process
-from deployer_local.venv import default_python, ensure_venv, is_usable, venv_python
 
 SERVER_FILE = "deployer_server.py"
 SERVER_LOG = "server.log"
@@ -186,7 +187,7 @@ class LocalRunner(Runner):
     def _start_process(self, *, reuse_venv: bool) -> None:
         ctx = self.context
         port = int(ctx.options.get("port") or 0)
-        process.check_port_free(port)
+        check_port_free(port)
         workspace = ctx.adapted_path
         if not (workspace / SERVER_FILE).is_file():
             raise DeployFailedError(

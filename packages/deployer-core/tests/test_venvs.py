@@ -1,0 +1,70 @@
+"""The solution's own virtual environment: parsing, caching and install failures."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from deployer.venvs import (
+    cache_key,
+    install_error,
+    normalise_requirement,
+    read_dependencies,
+)
+
+
+def test_normalise_requirement() -> None:
+    assert normalise_requirement("Python_Slugify >= 8.0") == "python-slugify >= 8.0"
+    assert normalise_requirement("  requests[socks]==2.*  ") == "requests[socks]==2.*"
+    assert normalise_requirement("--index-url https://x/simple") == "--index-url https://x/simple"
+
+
+def test_read_dependencies(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text(
+        "# comment\nRequests==2.0  # pinned\n\npython_slugify\n", encoding="utf-8"
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\nversion = "0"\ndependencies = ["text-unidecode>=1"]\n',
+        encoding="utf-8",
+    )
+    deps = read_dependencies(tmp_path)
+    assert deps.requirements_file == tmp_path / "requirements.txt"
+    assert deps.packages == ["text-unidecode>=1"]
+    assert deps.normalised == ["python-slugify", "requests==2.0", "text-unidecode>=1"]
+    assert not deps.local
+
+
+def test_local_requirements_are_not_shared(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for root in (one, two):
+        root.mkdir()
+        (root / "requirements.txt").write_text("-e ./vendored\n", encoding="utf-8")
+    assert read_dependencies(one).local
+    python = sys.executable
+    assert cache_key(python, read_dependencies(one), one) != cache_key(
+        python, read_dependencies(two), two
+    )
+
+
+def test_same_dependencies_share_a_key(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    (one / "requirements.txt").write_text("B\nA==1\n", encoding="utf-8")
+    (two / "requirements.txt").write_text("a==1\n# other comment\nb\n", encoding="utf-8")
+    python = sys.executable
+    assert cache_key(python, read_dependencies(one), one) == cache_key(
+        python, read_dependencies(two), two
+    )
+
+
+def test_install_error_names_the_requirement() -> None:
+    output = (
+        "ERROR: Could not find a version that satisfies the requirement foo-bar==9.9 "
+        "(from versions: none)\nERROR: No matching distribution found for foo-bar==9.9\n"
+    )
+    error = install_error(output, Path("/logs/install.log"))
+    assert "cannot install 'foo-bar==9.9'" in error.message
+    assert "/logs/install.log" in str(error)
+    other = install_error("Collecting x\nsomething odd happened\n", Path("/l"))
+    assert "something odd happened" in other.message
