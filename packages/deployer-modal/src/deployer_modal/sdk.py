@@ -1,0 +1,204 @@
+"""The thin layer between the runner and the modal SDK: loading the generated app, checking
+that Modal's API can be reached, and turning Modal's exceptions into one readable line.
+
+`modal` is imported inside these functions only, never at module import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket
+import sys
+import traceback
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import IO
+
+from deployer.errors import DeployFailedError
+
+APP_FILE = "modal_app.py"
+PREFLIGHT_TIMEOUT = 5.0
+
+
+def load_app(workspace: Path) -> ModuleType:
+    """Import the workspace's modal_app.py under a fresh name (one per load).
+
+    Modal finds the module's file from the functions it defines and mounts it as
+    `/root/modal_app.py` in the container, whatever name it was imported under here.
+    """
+    path = workspace / APP_FILE
+    if not path.is_file():
+        raise DeployFailedError(
+            f"{APP_FILE} is missing from the adapted workspace {workspace}",
+            hint="deploy again so the modal strategy's template is rendered",
+        )
+    import importlib.util
+
+    alias = f"_deployer_modal_app_{uuid.uuid4().hex[:12]}"
+    spec = importlib.util.spec_from_file_location(alias, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[alias] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(alias, None)
+        raise DeployFailedError(
+            f"{APP_FILE} could not be loaded: {one_line(exc)}", hint=where(exc, workspace)
+        ) from None
+    return module
+
+
+def unload(module: ModuleType | None) -> None:
+    if module is not None:
+        for name in [n for n in sys.modules if n.startswith(module.__name__)]:
+            sys.modules.pop(name, None)
+
+
+def server_urls() -> list[str]:
+    """Modal's API URLs, as the client will use them (MODAL_SERVER_URL or the profile)."""
+    from modal.config import config
+
+    return [url.strip() for url in str(config["server_url"]).split(",") if url.strip()]
+
+
+def _reach(url: str) -> str | None:
+    """Why a TCP connection to `url` fails, or None when it opens."""
+    parts = urllib.parse.urlparse(url)
+    if parts.scheme == "unix":
+        return None if Path(parts.path).exists() else f"{parts.path} does not exist"
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return f"{host}: DNS lookup failed ({exc.strerror or exc})"
+    try:
+        with socket.create_connection((host, port), timeout=PREFLIGHT_TIMEOUT):
+            return None
+    except OSError as exc:
+        return f"{host}:{port}: {exc.strerror or type(exc).__name__}"
+
+
+def unreachable() -> str | None:
+    """Why none of Modal's API servers can be reached, or None when one can.
+
+    The modal client retries a failed connection for about a minute before it gives up; one
+    quick look first turns "no network" into a clear error in a second.
+    """
+    urls = server_urls()
+    problems = [problem for problem in (_reach(url) for url in urls) if problem]
+    if len(problems) < len(urls):
+        return None
+    return "cannot reach Modal's API (" + "; ".join(problems) + ")"
+
+
+def is_auth_error(exc: BaseException) -> bool:
+    import modal.exception
+
+    return isinstance(exc, modal.exception.AuthError | modal.exception.PermissionDeniedError)
+
+
+def is_modal_error(exc: BaseException) -> bool:
+    """Raised by Modal's client or service, not by the solution's code."""
+    import modal.exception
+
+    return isinstance(exc, modal.exception.Error) or is_connection_error(exc)
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """The client lost or never had a connection (grpclib's errors escape the SDK here)."""
+    import grpclib.exceptions
+    import modal.exception
+
+    kinds = (
+        modal.exception.ConnectionError,
+        grpclib.exceptions.StreamTerminatedError,
+        grpclib.exceptions.ProtocolError,
+        OSError,
+        TimeoutError,
+    )
+    return isinstance(exc, kinds)
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a Modal error, keeping Modal's own message."""
+    import modal.exception
+
+    message = first_line(exc)
+    if isinstance(exc, modal.exception.AuthError):
+        return f"Modal rejected the credentials: {message}"
+    if isinstance(exc, modal.exception.PermissionDeniedError):
+        return f"Modal denied permission: {message}"
+    if is_connection_error(exc):
+        return f"cannot reach Modal's API: {message} ({type(exc).__name__})"
+    if isinstance(exc, modal.exception.Error):
+        return f"Modal {type(exc).__name__}: {message}"
+    return one_line(exc)
+
+
+def last_output_line(log_path: Path) -> str | None:
+    """The last line Modal printed while deploying (the deploy log goes with the deployment)."""
+    try:
+        lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    text = next((line.strip() for line in reversed(lines) if line.strip()), "")
+    return text[:300] or None
+
+
+def first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0].strip() if lines else type(exc).__name__
+
+
+def one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {first_line(exc)}"
+
+
+def where(exc: BaseException, workspace: Path) -> str | None:
+    """The innermost line of the workspace's code in the traceback, e.g. 'main.py:3'."""
+    root = str(workspace.resolve())
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(root)]
+    if not frames:
+        return None
+    frame = frames[-1]
+    return f"raised at {Path(frame.filename).relative_to(root)}:{frame.lineno}"
+
+
+class _Tee(io.TextIOBase):
+    """Writes to the terminal's stderr and to the deploy log at once."""
+
+    def __init__(self, *streams: IO[str]) -> None:
+        self._streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self._streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self._streams:
+            stream.flush()
+
+    def isatty(self) -> bool:
+        return self._streams[0].isatty()
+
+
+@contextlib.contextmanager
+def progress_output(log_path: Path) -> Iterator[None]:
+    """Modal's own deploy progress (image build, objects created), shown on stderr and kept
+    in the deploy log. Modal prints to stdout; stdout is kept clean for `--json` output."""
+    import modal
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        log_path.open("a", encoding="utf-8") as log,
+        contextlib.redirect_stdout(_Tee(sys.stderr, log)),
+        modal.enable_output(),
+    ):
+        yield

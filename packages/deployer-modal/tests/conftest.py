@@ -1,0 +1,249 @@
+"""Fixtures: a private DEPLOYER_HOME, no Modal credential unless a test gives one, workspaces
+made by the real adapter, and a stand-in for Modal's API server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from deployer.adapter import AdapterAgent
+from deployer.models import DeploymentSetting, Resources, SolutionResult
+from deployer.paths import deployment_dir
+from deployer.registry import StrategyRegistry
+from deployer.runner import RunnerContext
+from deployer_modal import sdk
+from deployer_modal.runner import ModalRunner
+from modal_support import FAKE_API, write_solution
+
+MODAL_ENV = (
+    "MODAL_TOKEN_ID",
+    "MODAL_TOKEN_SECRET",
+    "MODAL_OAUTH_REFRESH_TOKEN",
+    "MODAL_OAUTH_CLIENT_ID",
+    "MODAL_OAUTH_CLIENT_SECRET",
+    "MODAL_OAUTH_JWT_KEY",
+    "MODAL_PROFILE",
+    "MODAL_SERVER_URL",
+    "MODAL_ENVIRONMENT",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "modal_cloud: needs a Modal account and Modal's servers; skipped unless "
+        "DEPLOYER_MODAL_CLOUD=1 and a Modal token are set",
+    )
+
+
+@pytest.fixture(autouse=True)
+def deployer_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "deployer-home"
+    monkeypatch.setenv("DEPLOYER_HOME", str(home))
+    return home
+
+
+@pytest.fixture(autouse=True)
+def no_modal_credentials(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Every test starts without a Modal credential (and with a fresh modal client), so what
+    this machine's user configured never leaks in; cloud tests keep the real configuration."""
+    if request.node.get_closest_marker("modal_cloud") is None:
+        for key in MODAL_ENV:
+            monkeypatch.delenv(key, raising=False)
+        monkeypatch.setenv("MODAL_CONFIG_PATH", str(tmp_path / "no-modal.toml"))
+    _reset_modal_client()
+    yield
+    _reset_modal_client()
+
+
+def _reset_modal_client() -> None:
+    """modal caches one client per process (from the first config it saw): forget it."""
+    client_module = sys.modules.get("modal.client")
+    if client_module is not None:
+        client_module._Client._client_from_env = None
+
+
+@pytest.fixture
+def fake_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token of the right shape that no Modal server knows."""
+    monkeypatch.setenv("MODAL_TOKEN_ID", "ak-deployertestfaketoken")
+    monkeypatch.setenv("MODAL_TOKEN_SECRET", "as-deployertestfaketoken")
+
+
+@pytest.fixture(scope="session")
+def registry() -> StrategyRegistry:
+    """The installed `modal` plugin, found through its real entry point."""
+    return StrategyRegistry(enabled=["modal"])
+
+
+class Deployments:
+    """Adapts solutions for `modal` with the real adapter, builds ModalRunners on them and
+    stops every runner afterwards."""
+
+    def __init__(self, registry: StrategyRegistry, root: Path) -> None:
+        self.registry = registry
+        self.root = root
+        self.runners: list[ModalRunner] = []
+        self.modules: list[ModuleType] = []
+
+    def source(self, files: dict[str, str] | Path, name: str) -> Path:
+        if isinstance(files, Path):
+            return files
+        return write_solution(self.root / "solutions" / name, files)
+
+    def context(
+        self,
+        files: dict[str, str] | Path,
+        *,
+        name: str = "sol",
+        options: dict[str, Any] | None = None,
+        entrypoint: str | None = None,
+        env: dict[str, str] | None = None,
+        resources: Resources | None = None,
+        run_timeout: float = 30.0,
+    ) -> RunnerContext:
+        adaptation = AdapterAgent(self.registry).adapt(
+            SolutionResult(code_path=self.source(files, name)),
+            DeploymentSetting(strategy="modal", reasoning="test"),
+            entrypoint=entrypoint,
+            name=name,
+            options=options,
+        )
+        resolved = self.registry.get_strategy("modal").config.resolve_options(options or {})
+        return RunnerContext(
+            name=name,
+            adapted_path=adaptation.adapted_path,
+            run_interface=adaptation.run_interface,
+            runtime_dir=deployment_dir(name),
+            options=resolved,
+            env=env or {},
+            resources=resources or Resources(),
+            run_timeout=run_timeout,
+            startup_timeout=60.0,
+        )
+
+    def runner(self, context: RunnerContext, state: dict[str, Any] | None = None) -> ModalRunner:
+        runner = ModalRunner(context, state)
+        self.runners.append(runner)
+        return runner
+
+    def local(self, files: dict[str, str] | Path, **kwargs: Any) -> ModalRunner:
+        """A runner deployed with target=local."""
+        options = {"target": "local", **kwargs.pop("options", {})}
+        runner = self.runner(self.context(files, options=options, **kwargs))
+        runner.deploy()
+        return runner
+
+    def app(self, files: dict[str, str] | Path, **kwargs: Any) -> ModuleType:
+        """The adapted workspace's modal_app.py, imported for real (modal included)."""
+        module = sdk.load_app(self.context(files, **kwargs).adapted_path)
+        self.modules.append(module)
+        return module
+
+    def cleanup(self) -> None:
+        for runner in reversed(self.runners):
+            try:
+                if runner.target == "local":
+                    runner.stop()
+            finally:
+                runner.close()
+        for module in self.modules:
+            sdk.unload(module)
+
+
+@pytest.fixture
+def deployments(registry: StrategyRegistry, tmp_path: Path) -> Iterator[Deployments]:
+    made = Deployments(registry, tmp_path)
+    yield made
+    made.cleanup()
+
+
+class FakeModalApi:
+    """The fake API server's process: its URL and the methods the client called."""
+
+    def __init__(self, proc: subprocess.Popen[str], port: int, log: Path) -> None:
+        self.proc = proc
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = log
+
+    def calls(self) -> list[str]:
+        return self.log.read_text(encoding="utf-8").split() if self.log.exists() else []
+
+
+@pytest.fixture
+def fake_modal_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_token: None
+) -> Iterator[FakeModalApi]:
+    """Modal's API stood in for by a local gRPC server that rejects every token (no Modal
+    account is reachable here); the real modal client is pointed at it."""
+    log = tmp_path / "fake-modal-calls.log"
+    proc = subprocess.Popen(
+        [sys.executable, str(FAKE_API), str(log)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if not line.isdigit():
+            raise RuntimeError(f"fake Modal API did not start: {line!r} {proc.stderr.read()}")
+        api = FakeModalApi(proc, int(line), log)
+        monkeypatch.setenv("MODAL_SERVER_URL", api.url)
+        yield api
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def hang_up_server() -> Iterator[str]:
+    """A loopback server that accepts connections and closes them at once: the TCP check
+    passes, then the modal client's own connection fails."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        server.close()

@@ -1,0 +1,230 @@
+"""The cloud target's deploy and remote-call paths, run for real up to Modal's client.
+
+No Modal account is reachable here, so Modal's API is either absent (no token, no network)
+or stood in for by `fake_modal_api.py`, a loopback gRPC server that speaks Modal's protocol
+and rejects every token. The modal client really connects and sends its requests; deployer
+must turn what comes back into one clear error (deploy) or the error envelope (run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deployer.errors import DeployFailedError, RunnerError, StrategyUnavailableError
+from deployer.factory import DeploymentFactory
+from deployer.models import DeployConfig, SolutionResult
+from deployer.paths import workspaces_dir
+from modal_support import EXAMPLES, files_under
+
+SECRET = "s3cr3t-value-never-written-9d2e"
+FAKE_MESSAGE = "Invalid token ID or secret (fake Modal API of deployer's tests)"
+
+
+def deployed_state(name: str, variant: str = "function") -> dict[str, Any]:
+    """What the state store would hold for an app deployed earlier (by another process)."""
+    return {
+        "target": "cloud",
+        "running": True,
+        "app_name": name,
+        "app_id": "ap-deployerTestFakeApp0001",
+        "environment": None,
+        "variant": variant,
+        "web": False,
+    }
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "deployer", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+# -- no token ----------------------------------------------------------------------------------
+
+
+def test_no_token_fails_before_anything_else(deployments) -> None:
+    config = DeployConfig(
+        solution=SolutionResult(code_path=EXAMPLES / "hello"), strategy="modal", name="notoken"
+    )
+    factory = DeploymentFactory(deployments.registry)
+    with pytest.raises(StrategyUnavailableError) as caught:
+        factory.create(config)
+    message = str(caught.value.message)
+    assert "\n" not in message
+    assert message.startswith("strategy 'modal' is unavailable here: no Modal token")
+    assert "target=local" in (caught.value.hint or "")
+    assert list(workspaces_dir().iterdir()) == []  # nothing was adapted
+    assert factory.list() == []
+
+
+def test_runner_refuses_to_deploy_without_token(deployments) -> None:
+    runner = deployments.runner(deployments.context(EXAMPLES / "hello", name="bare"))
+    with pytest.raises(StrategyUnavailableError, match=r"^cannot deploy to Modal: no Modal token"):
+        runner.deploy()
+    assert not (runner.context.adapted_path / "deployer_modal.json").exists()
+    assert runner.state == {}
+
+
+def test_run_without_token_is_an_error_envelope(deployments) -> None:
+    runner = deployments.runner(deployments.context(EXAMPLES / "hello", name="later"))
+    runner.state = deployed_state("later")
+    result = runner.run({"name": "Ada"})
+    assert result["status"] == "error"
+    assert result["error"].startswith("cannot call later on Modal: no Modal token")
+    assert not runner.is_healthy() and runner.status() == "failed"
+
+
+def test_cli_without_token_prints_one_clear_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODAL_")}
+    env["MODAL_CONFIG_PATH"] = str(tmp_path / "absent.toml")
+    proc = cli("deploy", str(EXAMPLES / "hello"), "--strategy", "modal", env=env)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].startswith("error: strategy 'modal' is unavailable here: no Modal token")
+    assert lines[1].startswith("hint: run `modal token new`")
+    assert len(lines) == 2 and proc.stdout == ""
+
+
+# -- a token Modal's API rejects ---------------------------------------------------------------
+
+
+def test_rejected_token_fake_modal_api_deploy(deployments, fake_modal_api) -> None:
+    runner = deployments.runner(
+        deployments.context(EXAMPLES / "hello", name="rejected", env={"API_KEY": SECRET})
+    )
+    with pytest.raises(StrategyUnavailableError) as caught:
+        runner.deploy()
+    assert caught.value.message == (
+        f"deploying rejected to Modal failed: Modal rejected the credentials: {FAKE_MESSAGE}"
+    )
+    assert "modal token new" in (caught.value.hint or "")
+    assert fake_modal_api.calls(), "the modal client never reached the API server"
+    # the secret went nowhere but (would have gone) to Modal's API
+    for path in files_under(runner.context.adapted_path, runner.context.runtime_dir):
+        assert SECRET not in path.read_text(encoding="utf-8", errors="replace"), path
+    runner.remove()  # nothing deployed: remove has nothing to undo on Modal
+
+
+def test_rejected_token_fake_modal_api_factory_cleans_up(deployments, fake_modal_api) -> None:
+    config = DeployConfig(
+        solution=SolutionResult(code_path=EXAMPLES / "modal_classifier"),
+        strategy="modal",
+        name="cleanup",
+        env={"API_KEY": SECRET},
+    )
+    factory = DeploymentFactory(deployments.registry)
+    with pytest.raises(StrategyUnavailableError, match="Modal rejected the credentials"):
+        factory.create(config)
+    assert list(workspaces_dir().iterdir()) == []
+    assert factory.list() == []
+
+
+@pytest.mark.parametrize("variant", ["function", "cls"])
+def test_rejected_token_fake_modal_api_remote_call(deployments, fake_modal_api, variant) -> None:
+    source = EXAMPLES / ("modal_classifier" if variant == "cls" else "hello")
+    runner = deployments.runner(deployments.context(source, name="remote"))
+    runner.state = deployed_state("remote", variant)
+    result = runner.run({"text": "hello"} if variant == "cls" else {"name": "Ada"})
+    assert result == {
+        "status": "error",
+        "error": f"remote on Modal: Modal rejected the credentials: {FAKE_MESSAGE}",
+    }
+    assert fake_modal_api.calls()
+
+
+def test_rejected_token_fake_modal_api_other_operations(deployments, fake_modal_api) -> None:
+    runner = deployments.runner(deployments.context(EXAMPLES / "hello", name="ops"))
+    runner.state = deployed_state("ops")
+    assert runner.is_healthy() is False
+    assert runner.status() == "failed"
+    with pytest.raises(
+        RunnerError,
+        match=re.escape(
+            f"logs of ops from Modal failed: Modal rejected the credentials: {FAKE_MESSAGE}"
+        ),
+    ):
+        runner.logs(tail=10)
+    with pytest.raises(RunnerError) as caught:
+        runner.stop()
+    assert caught.value.message == (
+        f"stopping ops on Modal failed: Modal rejected the credentials: {FAKE_MESSAGE}"
+    )
+    assert runner.state["running"] is True  # not stopped: it may still be running
+
+
+def test_cli_with_rejected_token_fake_modal_api(fake_modal_api, deployer_home) -> None:
+    proc = cli(
+        "deploy", str(EXAMPLES / "hello"), "--strategy", "modal", "--name", "clirej",
+        env=dict(os.environ),
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-2] == (
+        f"error: deploying clirej to Modal failed: Modal rejected the credentials: {FAKE_MESSAGE}"
+    )
+    assert lines[-1].startswith("hint: run `modal token new`")
+    assert proc.stdout == ""
+
+
+# -- Modal's API out of reach ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("server", "expected"),
+    [
+        ("https://api.modal.invalid", "api.modal.invalid: DNS lookup failed"),
+        ("closed", "Connection refused"),
+    ],
+)
+def test_unreachable_api_fails_fast_and_clearly(
+    deployments, fake_token, monkeypatch, closed_port, server, expected
+) -> None:
+    url = f"http://127.0.0.1:{closed_port}" if server == "closed" else server
+    monkeypatch.setenv("MODAL_SERVER_URL", url)
+    runner = deployments.runner(deployments.context(EXAMPLES / "hello", name="offline"))
+    with pytest.raises(DeployFailedError) as caught:
+        runner.deploy()
+    assert caught.value.message.startswith(
+        "cannot deploy offline on Modal: cannot reach Modal's API"
+    )
+    assert expected in caught.value.message
+    runner.state = deployed_state("offline")
+    result = runner.run({"name": "Ada"})
+    assert result["status"] == "error" and expected in result["error"]
+
+
+def test_connection_lost_inside_the_modal_client(
+    deployments, fake_token, monkeypatch, hang_up_server
+) -> None:
+    """The TCP check passes, then the modal client's own HTTP/2 connection is cut."""
+    monkeypatch.setenv("MODAL_SERVER_URL", hang_up_server)
+    runner = deployments.runner(deployments.context(EXAMPLES / "hello", name="cut"))
+    with pytest.raises(DeployFailedError) as caught:
+        runner.deploy()
+    assert caught.value.message == (
+        "deploying cut to Modal failed: cannot reach Modal's API: Connection lost "
+        "(StreamTerminatedError)"
+    )
+    runner.state = deployed_state("cut")
+    result = runner.run({"name": "Ada"})
+    assert result["status"] == "error"
+    assert result["error"].startswith("cut on Modal: cannot reach Modal's API: Connection lost")
+
+
+def test_state_round_trips_through_json(deployments) -> None:
+    state = deployed_state("json")
+    runner = deployments.runner(deployments.context(EXAMPLES / "hello", name="json"), state)
+    assert json.loads(json.dumps(runner.state)) == state
+    assert runner.provider == "modal" and runner.endpoint is None

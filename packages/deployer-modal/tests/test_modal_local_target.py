@@ -1,0 +1,176 @@
+"""target=local: the runner imports the generated app and calls it with `.local()`."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from deployer.errors import DeployFailedError
+from deployer.factory import DeploymentFactory
+from deployer.models import DeployConfig, SolutionResult
+from deployer.testing import tree_hash
+from deployer_modal.runner import ModalRunner
+from modal_support import EXAMPLES, files_under
+
+LOCAL = {"target": "local"}
+
+
+def test_runs_a_plain_function(deployments) -> None:
+    runner = deployments.local(EXAMPLES / "hello", name="hello")
+    assert runner.run({"name": "Ada"}) == {
+        "status": "success",
+        "output": {"message": "Hello, Ada!", "length": 3},
+    }
+    assert runner.is_healthy() and runner.status() == "running"
+    assert runner.endpoint is None and runner.provider == "local"
+    assert runner.state == {"target": "local", "running": True, "variant": "function"}
+    json.dumps(runner.state)
+
+
+def test_load_step_runs_once_at_deploy(deployments) -> None:
+    runner = deployments.local(EXAMPLES / "modal_classifier", name="classifier")
+    assert runner.state["variant"] == "cls"
+    first = runner.run({"text": "the keeper saved a penalty"})["output"]
+    second = runner.run({"text": "whisk the eggs with sugar"})["output"]
+    assert (first["topic"], second["topic"]) == ("sport", "food")
+    assert first["load_calls"] == second["load_calls"] == 1
+    assert first["loaded_before_first_call"] is True
+
+
+def test_errors_come_back_as_envelopes(deployments) -> None:
+    runner = deployments.local(
+        {
+            "main.py": """
+            def predict(x):
+                if x < 0:
+                    raise ValueError("x must not be negative")
+                return {"sqrt": x ** 0.5}
+            """
+        },
+        name="errs",
+    )
+    assert runner.run({"x": -1}) == {
+        "status": "error",
+        "error": "ValueError: x must not be negative",
+    }
+    assert runner.run({"x": 4}) == {"status": "success", "output": {"sqrt": 2.0}}
+    wrong = runner.run({"y": 4})
+    assert wrong["status"] == "error" and "expected parameters: x" in wrong["error"]
+    assert runner.run([1]) == {"status": "error", "error": "inputs must be a JSON object, got list"}
+
+
+def test_stop_start_and_reattach(deployments) -> None:
+    runner = deployments.local(EXAMPLES / "hello", name="cycle")
+    runner.stop()
+    assert not runner.is_healthy() and runner.status() == "stopped"
+    stopped = runner.run({"name": "Ada"})
+    assert stopped["status"] == "error" and "deployer start cycle" in stopped["error"]
+    runner.stop()  # idempotent
+    runner.start()
+    assert runner.run({"name": "Bo"})["output"]["message"] == "Hello, Bo!"
+    # another process: a fresh runner from the saved context and state
+    again = deployments.runner(runner.context, json.loads(json.dumps(runner.state)))
+    assert again.run({"name": "Cy"})["output"]["message"] == "Hello, Cy!"
+
+
+def test_import_error_fails_the_deploy_clearly(deployments) -> None:
+    with pytest.raises(
+        DeployFailedError, match=r"loading main:predict failed: ModuleNotFoundError"
+    ):
+        deployments.local(
+            {"main.py": "import not_a_module_anywhere\n\ndef predict(x):\n    return x\n"},
+            name="broken",
+        )
+
+
+def test_settings_modal_refuses_fail_the_deploy_clearly(deployments) -> None:
+    with pytest.raises(DeployFailedError) as caught:
+        deployments.local(EXAMPLES / "hello", name="tiny", options={"scaledown_window": 1})
+    assert caught.value.message == (
+        "modal_app.py could not be loaded: InvalidError: "
+        "`scaledown_window` must be between 2 and 3600 (inclusive)"
+    )
+
+
+def test_load_step_error_fails_the_deploy_clearly(deployments) -> None:
+    with pytest.raises(DeployFailedError) as caught:
+        deployments.local(
+            {
+                "main.py": """
+                def load():
+                    raise RuntimeError("weights missing")
+
+                def predict(x):
+                    return x
+                """
+            },
+            name="badload",
+        )
+    assert "RuntimeError: weights missing" in caught.value.message
+    assert caught.value.hint == "raised at main.py:2"
+
+
+def test_env_reaches_the_solution_and_no_generated_file(
+    deployments, deployer_home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "s3cr3t-value-4f1c"
+    monkeypatch.delenv("DEPLOYER_TEST_SECRET", raising=False)
+    source = deployments.source(
+        {
+            "main.py": """
+            import os
+
+            def predict():
+                return {"secret_length": len(os.environ["DEPLOYER_TEST_SECRET"])}
+            """
+        },
+        "secretive",
+    )
+    before = tree_hash(source)
+    config = DeployConfig(
+        solution=SolutionResult(code_path=source),
+        strategy="modal",
+        options=LOCAL,
+        env={"DEPLOYER_TEST_SECRET": secret},
+        name="secretive",
+    )
+    software = DeploymentFactory(deployments.registry).create(config)
+    try:
+        assert software.run({}) == {"status": "success", "output": {"secret_length": len(secret)}}
+        workspace = software.info.adapted_path
+        generated = json.loads((workspace / "deployer_modal.json").read_text())
+        assert generated["secret"] == "deployer-secretive"
+        assert generated["secret_keys"] == ["DEPLOYER_TEST_SECRET"]
+        for path in files_under(workspace):
+            assert secret not in path.read_text(encoding="utf-8", errors="replace"), path
+        with sqlite3.connect(deployer_home / "state.db") as db:
+            assert secret not in json.dumps(db.execute("select * from sqlite_master").fetchall())
+            for (table,) in db.execute("select name from sqlite_master where type='table'"):
+                assert secret not in json.dumps(db.execute(f"select * from {table}").fetchall())
+    finally:
+        software.remove()
+    assert tree_hash(source) == before
+
+
+def test_factory_records_and_attaches(deployments) -> None:
+    from deployer.factory import attach
+
+    config = DeployConfig(
+        solution=SolutionResult(code_path=EXAMPLES / "modal_classifier"),
+        strategy="modal",
+        options=LOCAL,
+        name="recorded",
+    )
+    software = DeploymentFactory(deployments.registry).create(config)
+    try:
+        assert software.info.provider == "local"
+        again = attach("recorded")
+        assert isinstance(again.runner, ModalRunner)
+        assert again.run({"text": "grill the vegetables"})["output"]["topic"] == "food"
+        again.stop()
+        assert attach("recorded").status() == "stopped"
+        assert attach("recorded").run({"text": "x"})["status"] == "error"
+    finally:
+        software.remove()
