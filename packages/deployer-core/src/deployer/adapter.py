@@ -3,6 +3,10 @@
 The template layer (this module) copies the solution into a fresh workspace, resolves the entry
 point, renders the strategy's templates into the copy and validates the result. The original
 solution directory is only ever read.
+
+When the templates cannot apply (no entry point, or several) and a coding agent is configured,
+or when the user asks for one (`adaptation="agent"`), a coding agent adapts the copy instead
+(`deployer.agents`, imported only then), guided by the strategy's adapter instruction.
 """
 
 from __future__ import annotations
@@ -13,13 +17,20 @@ import shutil
 import string
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from deployer.entrypoints import describe_entrypoint, module_file, resolve_entrypoint
-from deployer.errors import AdaptationError, DeployerError, SolutionError
-from deployer.models import AdaptationResult, DeploymentSetting, SolutionResult
-from deployer.paths import workspaces_dir
+from deployer.errors import (
+    AdaptationError,
+    DeployerError,
+    EntrypointError,
+    SolutionError,
+    UsageError,
+)
+from deployer.models import AdaptationResult, DeploymentSetting, RunInterface, SolutionResult
+from deployer.paths import cache_dir, deployment_dir, workspaces_dir
 from deployer.registry import Strategy, StrategyRegistry
 from deployer.resources import walk_files
 
@@ -102,31 +113,82 @@ class AdapterAgent:
         name: str | None = None,
         options: dict[str, Any] | None = None,
         workspace: Path | None = None,
+        coding_agent: str | None = None,
+        adaptation: str = "auto",
+        llm_model: str | None = None,
+        env: dict[str, str] | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> AdaptationResult:
+        """Adapt a copy of the solution. `coding_agent` (default: $DEPLOYER_CODING_AGENT) is
+        used when the templates cannot apply, or always with `adaptation="agent"`; never with
+        `adaptation="templates"`. `env` is the deployment's environment: its names may be told
+        to an agent, its values are secrets that never reach a prompt or a log."""
+        from deployer.agents import configured_agent
+
         source = check_solution_path(solution.code_path)
         strategy = self.registry.get_strategy(setting.strategy)
         resolved_options = strategy.config.resolve_options(options or {})
+        if adaptation not in {"auto", "templates", "agent"}:
+            raise UsageError(f"adaptation must be auto, templates or agent, not {adaptation!r}")
+        agent_name = configured_agent(coding_agent)
         label = name or source.name.lower().replace(" ", "-") or "solution"
         target = workspace or workspaces_dir() / f"{label}-{uuid.uuid4().hex[:8]}"
         if target.exists():
             raise AdaptationError(f"workspace {target} exists already")
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        log_path: Path | None = None
         try:
             work = staging / "ws"
             copy_solution(source, work)
-            chosen = resolve_entrypoint(work, entrypoint)
-            interface = describe_entrypoint(work, chosen)
-            defaults = strategy.config.run_interface
-            interface.kind = defaults.kind
-            interface.http_path = defaults.http_path
-            context = template_context(
-                label, chosen, interface.calling_convention, resolved_options
-            )
-            changed, notes = _render_templates(strategy, work, context)
-            notes.extend(_validate(strategy, work, chosen, changed))
+            reason = ""
+            if adaptation == "agent":
+                reason = "the user asked for a coding agent to adapt this repository"
+                agent_name = agent_name or _default_agent(llm_model)
+            else:
+                try:
+                    chosen = resolve_entrypoint(work, entrypoint)
+                except EntrypointError as exc:
+                    if adaptation == "templates" or entrypoint or agent_name is None:
+                        if adaptation == "auto" and not entrypoint:
+                            exc.hint = (exc.hint or "") + (
+                                "; or let a coding agent adapt it: --agent NAME "
+                                "(deployer agents lists them)"
+                            )
+                        raise
+                    problem = exc.message.replace(f" in {work}", "").replace(str(work), ".")
+                    reason = (
+                        "deployer's templates cannot adapt this repository by themselves: "
+                        f"{problem}. Give it one clear entry point."
+                    )
+            if reason:
+                assert agent_name is not None
+                log_path = (
+                    deployment_dir(name) / "adaptation.log"
+                    if name
+                    else workspaces_dir() / f"{target.name}.adaptation.log"
+                )
+                interface, changed, notes = self._adapt_with_agent(
+                    agent_name, solution, strategy, work, source, reason, label,
+                    resolved_options, entrypoint, llm_model, env or {}, log_path, progress,
+                )  # fmt: skip
+            else:
+                interface = describe_entrypoint(work, chosen)
+                defaults = strategy.config.run_interface
+                interface.kind = defaults.kind
+                interface.http_path = defaults.http_path
+                context = template_context(
+                    label, chosen, interface.calling_convention, resolved_options
+                )
+                changed, notes = _render_templates(strategy, work, context)
+                notes.extend(_validate(strategy, work, chosen, changed))
+                smoke = self.registry.smoke_check(strategy.name, work, interface)
+                if smoke:
+                    raise AdaptationError(f"the {strategy.name} smoke check failed: {smoke}")
             os.replace(work, target)
-        except DeployerError:
+        except DeployerError as exc:
+            if log_path is not None:
+                _keep_failed_log(log_path, label, exc)
             raise
         except Exception as exc:
             raise AdaptationError(f"adapting {source} for {strategy.name!r} failed: {exc}") from exc
@@ -138,9 +200,77 @@ class AdapterAgent:
             adapted_path=target,
             run_interface=interface,
             files_changed=changed,
-            method="templates",
+            method="coding_agent" if reason else "templates",
             validation=notes,
+            agent=agent_name if reason else None,
+            log_path=log_path,
         )
+
+    def _adapt_with_agent(
+        self,
+        agent_name: str,
+        solution: SolutionResult,
+        strategy: Strategy,
+        work: Path,
+        source: Path,
+        reason: str,
+        label: str,
+        options: dict[str, Any],
+        entrypoint: str | None,
+        llm_model: str | None,
+        env: dict[str, str],
+        log_path: Path,
+        progress: Callable[[str], None] | None,
+    ) -> tuple[RunInterface, list[str], list[str]]:
+        from deployer.agents.base import AgentLog
+        from deployer.agents.driver import AgentAdaptation
+        from deployer.digest import goal_from_readme
+        from deployer.llm import configured_model, secret_values
+
+        secrets = secret_values(env)
+        outcome = AgentAdaptation(
+            agent_name=agent_name,
+            registry=self.registry,
+            strategy=strategy,
+            work=work,
+            source=source,
+            goal=solution.goal.strip() or goal_from_readme(source),
+            reason=reason,
+            label=label,
+            options=options,
+            log=AgentLog(log_path, secrets),
+            model=configured_model(llm_model),
+            entrypoint=entrypoint,
+            env_keys=sorted(env),
+            secrets=secrets,
+            progress=progress or (lambda step: None),
+        ).run()
+        notes = [f"adapted by the coding agent {agent_name}", *outcome.notes]
+        return outcome.interface, outcome.changed, notes
+
+
+def _default_agent(llm_model: str | None) -> str:
+    from deployer.llm import configured_model
+
+    if configured_model(llm_model):
+        return "llm-editor"
+    raise UsageError(
+        "a coding agent was asked for, but none is chosen and no model is configured",
+        hint="pass --agent NAME (deployer agents lists them), or --model for llm-editor",
+    )
+
+
+def _keep_failed_log(log_path: Path, label: str, error: DeployerError) -> None:
+    """A failed deployment's directory is removed: keep the agent's log where users find it."""
+    if not log_path.is_file():
+        return
+    kept = cache_dir("failed-adaptations") / f"{label}-{uuid.uuid4().hex[:6]}.log"
+    try:
+        shutil.move(str(log_path), kept)
+    except OSError:
+        return
+    error.hint = f"{error.hint + '; ' if error.hint else ''}the coding agent's log: {kept}"
+    error.hint = error.hint.replace(f"see the adaptation log: {log_path}; ", "")
 
 
 def _render_templates(

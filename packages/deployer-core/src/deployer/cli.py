@@ -196,19 +196,33 @@ def _print_strategy_detail(detail: dict[str, Any]) -> None:
 # -- select ----------------------------------------------------------------------------------
 
 
+_MODEL_HELP = "LLM that chooses (any litellm model string; default: $DEPLOYER_LLM_MODEL)."
+_NO_CACHE_HELP = "Ask the model again instead of reusing its cached answer."
+
+
 @main.command()
 @click.argument("path")
 @click.option("--allow", help="Comma-separated strategies to choose from.")
 @click.option("--goal", help="What the solution is for (default: the start of its README).")
+@click.option("--model", help=_MODEL_HELP)
+@click.option("--no-cache", "no_cache", is_flag=True, help=_NO_CACHE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the DeploymentSetting as JSON.")
 @handle_errors
-def select(path: str, allow: str | None, goal: str | None, as_json: bool) -> None:
+def select(
+    path: str,
+    allow: str | None,
+    goal: str | None,
+    model: str | None,
+    no_cache: bool,
+    as_json: bool,
+) -> None:
     """Choose a strategy for the solution at PATH and explain why."""
     from deployer.registry import StrategyRegistry
     from deployer.selector import SelectorAgent, effective_goal, format_setting
 
     solution = _solution(path, goal)
-    setting = SelectorAgent(StrategyRegistry()).select(solution, _allowed(allow))
+    selector = SelectorAgent(StrategyRegistry(), model=model, use_cache=not no_cache)
+    setting = selector.select(solution, _allowed(allow))
     if as_json:
         _emit_json(setting.model_dump(mode="json"))
     else:
@@ -229,6 +243,22 @@ def select(path: str, allow: str | None, goal: str | None, as_json: bool) -> Non
 @click.option("--option", "options", multiple=True, metavar="K=V", help="Strategy option.")
 @click.option("--startup-timeout", type=float, default=300.0, show_default=True)
 @click.option("--run-timeout", type=float, default=300.0, show_default=True)
+@click.option("--model", help=_MODEL_HELP + " Also drives the llm-editor agent.")
+@click.option("--no-cache", "no_cache", is_flag=True, help=_NO_CACHE_HELP)
+@click.option(
+    "--agent",
+    help="Coding agent for repositories the templates cannot adapt (deployer agents lists "
+    "them; default: $DEPLOYER_CODING_AGENT).",
+)
+@click.option(
+    "--adapt",
+    "adaptation",
+    type=click.Choice(["auto", "templates", "agent"]),
+    default="auto",
+    show_default=True,
+    help="auto: templates when the entry point is clear, else the coding agent; "
+    "agent: always the coding agent; templates: never.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the DeploymentInfo as JSON.")
 @handle_errors
 def deploy(
@@ -242,6 +272,10 @@ def deploy(
     options: tuple[str, ...],
     startup_timeout: float,
     run_timeout: float,
+    model: str | None,
+    no_cache: bool,
+    agent: str | None,
+    adaptation: str,
     as_json: bool,
 ) -> None:
     """Select, adapt and deploy the solution at PATH."""
@@ -257,6 +291,10 @@ def deploy(
         options=_pairs(options, "--option"),
         startup_timeout=startup_timeout,
         run_timeout=run_timeout,
+        llm_model=model,
+        llm_cache=not no_cache,
+        coding_agent=agent,
+        adaptation=adaptation,
     )
     with _progress(not as_json) as progress:
         software = _factory().create(config, progress)
@@ -337,10 +375,54 @@ def list_deployments(as_json: bool) -> None:
 @main.command()
 @click.argument("name")
 @click.option("--tail", type=int, default=None, help="Only the last N lines.")
+@click.option(
+    "--adaptation", is_flag=True, help="The coding agent's log from adapting NAME instead."
+)
 @handle_errors
-def logs(name: str, tail: int | None) -> None:
+def logs(name: str, tail: int | None, adaptation: bool) -> None:
     """Print the output of deployment NAME."""
-    click.echo(_factory().attach(name).logs(tail), nl=False)
+    if not adaptation:
+        click.echo(_factory().attach(name).logs(tail), nl=False)
+        return
+    from deployer.paths import deployment_dir
+    from deployer.runner import tail_lines
+
+    _factory().store.get(name)  # an unknown name is an error (exit 4)
+    path = deployment_dir(name) / "adaptation.log"
+    if not path.is_file():
+        click.echo(f"{name} was adapted by templates: no coding agent log", err=True)
+        return
+    click.echo(tail_lines(path.read_text(encoding="utf-8", errors="replace"), tail), nl=False)
+
+
+# -- coding agents ---------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--model", help="The model llm-editor would use (default: $DEPLOYER_LLM_MODEL).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (a list of objects).")
+@handle_errors
+def agents(model: str | None, as_json: bool) -> None:
+    """List coding agents (core's and plugins') with their availability."""
+    from deployer.agents import configured_agent, list_agents
+    from deployer.registry import StrategyRegistry
+
+    records = list_agents(StrategyRegistry(), model)
+    chosen = configured_agent()
+    if as_json:
+        _emit_json([r.model_dump() | {"default": r.name == chosen} for r in records])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("agent", "from", "available", "description / reason")
+    for record in records:
+        text = record.description
+        if not record.available:
+            text = f"{record.reason}" + (f" (hint: {record.hint})" if record.hint else "")
+        mark = " (default)" if record.name == chosen else ""
+        table.add_row(record.name + mark, record.source, "yes" if record.available else "no", text)
+    Console(highlight=False).print(table)
 
 
 @main.command()

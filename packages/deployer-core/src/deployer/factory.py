@@ -72,7 +72,13 @@ class DeploymentFactory:
     def choose(self, config: DeployConfig) -> DeploymentSetting:
         """The strategy to use: the selector's pick for "auto", else the user's (checked)."""
         if config.strategy == "auto":
-            return SelectorAgent(self.registry).select(config.solution, config.allowed_strategies)
+            selector = SelectorAgent(
+                self.registry,
+                model=config.llm_model,
+                use_cache=config.llm_cache,
+                secrets=config.env,
+            )
+            return selector.select(config.solution, config.allowed_strategies)
         strategy = self.registry.get_strategy(config.strategy)
         allowed = config.allowed_strategies
         if allowed is not None and config.strategy not in allowed:
@@ -124,7 +130,16 @@ class DeploymentFactory:
         try:
             progress(f"adapting {solution.code_path.name} for {strategy.name}")
             adaptation = AdapterAgent(self.registry).adapt(
-                solution, setting, entrypoint=config.entrypoint, name=name, options=options
+                solution,
+                setting,
+                entrypoint=config.entrypoint,
+                name=name,
+                options=options,
+                coding_agent=config.coding_agent,
+                adaptation=config.adaptation,
+                llm_model=config.llm_model,
+                env=config.env,
+                progress=progress,
             )
             info.adapted_path = adaptation.adapted_path
             info.run_interface = adaptation.run_interface
@@ -232,9 +247,17 @@ def deploy(
     run_timeout: float = 300.0,
     registry: StrategyRegistry | None = None,
     progress: Progress = _quiet,
+    llm_model: str | None = None,
+    llm_cache: bool = True,
+    coding_agent: str | None = None,
+    adaptation: str = "auto",
     **options: Any,
 ) -> DeployedSoftware:
     """Deploy a solution in one call; extra keyword arguments are strategy options.
+
+    `llm_model` (default $DEPLOYER_LLM_MODEL) lets a model choose the strategy and drive the
+    llm-editor agent; `coding_agent` adapts repositories the templates cannot (or always, with
+    `adaptation="agent"`).
 
     >>> with deploy("examples/hello", mode="inprocess") as software:
     ...     software.run({"name": "Ada"})
@@ -255,6 +278,10 @@ def deploy(
             name=name,
             startup_timeout=startup_timeout,
             run_timeout=run_timeout,
+            llm_model=llm_model,
+            llm_cache=llm_cache,
+            coding_agent=coding_agent,
+            adaptation=adaptation,
         )
     except ValidationError as exc:
         raise usage_error_from(exc) from None

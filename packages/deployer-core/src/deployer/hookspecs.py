@@ -38,7 +38,11 @@ class Availability:
 
 @dataclass(frozen=True)
 class CodingAgentSpec:
-    """A coding agent that adapts repositories a strategy's templates cannot handle."""
+    """A coding agent that adapts repositories a strategy's templates cannot handle.
+
+    `factory` names a subclass of `deployer.agents.base.CodingAgent`, built as
+    `Class(model=...)`. Each `requirements` entry is a program that must be on PATH, or
+    `env:NAME`, `module:NAME`, or `llm` (a model configured); checked without importing."""
 
     name: str
     factory: str  # "module:Class", imported only when the agent is used
@@ -66,3 +70,11 @@ def deployer_check_availability(
     available where the default one is not. Return None when there is nothing to add. Must not
     raise, must be quick, and must not import the platform SDK. Implementations may take only
     `strategy`."""
+
+
+@hookspec(firstresult=True)
+def deployer_smoke_check(strategy: str, workspace: object, run_interface: object) -> str | None:
+    """Check an adapted workspace before it is deployed (templates or coding agent): return
+    None when it is fine, or a one-line problem (a coding agent gets it as feedback). Gets the
+    workspace `pathlib.Path` and the `RunInterface`. Must be quick, must not deploy anything
+    and must not import the platform SDK. Implementations may take only some arguments."""

@@ -56,8 +56,19 @@ class DeployConfig(BaseModel):
     name: str | None = None
     startup_timeout: float = Field(default=300.0, gt=0, description="Seconds to become healthy")
     run_timeout: float = Field(default=300.0, gt=0, description="Seconds one run may take")
-    coding_agent: str | None = None
-    llm_model: str | None = None
+    coding_agent: str | None = Field(
+        default=None, description="Coding agent for repositories the templates cannot adapt"
+    )
+    llm_model: str | None = Field(
+        default=None,
+        description="litellm model string (default: $DEPLOYER_LLM_MODEL; none: offline)",
+    )
+    llm_cache: bool = Field(default=True, description="Reuse cached LLM answers for the same input")
+    adaptation: Literal["auto", "templates", "agent"] = Field(
+        default="auto",
+        description="auto: templates when the entry point is clear, else the coding agent if one "
+        "is configured; templates: never an agent; agent: always the coding agent",
+    )
 
     @field_validator("entrypoint")
     @classmethod
@@ -98,6 +109,7 @@ class RunInterface(BaseModel):
     )
     parameters: list[str] = Field(default_factory=list, description="Parameter names, in order")
     http_path: str | None = None
+    endpoint: str | None = Field(default=None, description="Declared by a coding agent, if any")
 
 
 class DeploymentSetting(BaseModel):
@@ -110,6 +122,12 @@ class DeploymentSetting(BaseModel):
     interface: str | None = None
     source: Literal["heuristics", "user", "llm"] = "heuristics"
     notes: list[str] = Field(default_factory=list)
+    model: str | None = Field(default=None, description="The LLM asked, if one was")
+    confidence: float | None = Field(default=None, description="The model's own, 0 to 1")
+    cached: bool = Field(default=False, description="The model's answer came from the cache")
+    llm_error: str | None = Field(
+        default=None, description="Why the model's answer was not used (offline fallback)"
+    )
 
 
 class AdaptationResult(BaseModel):
@@ -122,6 +140,8 @@ class AdaptationResult(BaseModel):
     files_changed: list[str] = Field(default_factory=list, description="Relative to adapted_path")
     method: Literal["templates", "coding_agent"] = "templates"
     validation: list[str] = Field(default_factory=list, description="Checks that passed")
+    agent: str | None = Field(default=None, description="The coding agent used, if any")
+    log_path: Path | None = Field(default=None, description="The coding agent's log, if any")
 
 
 DeploymentStatus = Literal["deploying", "running", "stopped", "failed"]

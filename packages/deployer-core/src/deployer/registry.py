@@ -31,6 +31,9 @@ from deployer.hookspecs import Availability, CodingAgentSpec, StrategyPackage
 from deployer.strategy_config import StrategyConfig, parse_strategy_config
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from deployer.models import RunInterface
     from deployer.runner import Runner
 
 ENTRY_POINT_GROUP = "deployer.strategies"
@@ -230,7 +233,7 @@ class StrategyRegistry:
                 f"unknown hook: {_one_line(exc)}",
                 "hook implementations must be named like the specs in deployer.hookspecs "
                 "(deployer_register_strategy, deployer_register_coding_agents, "
-                "deployer_check_availability)",
+                "deployer_check_availability, deployer_smoke_check)",
             ) from exc
         try:
             package = self._call_for(plugin, "deployer_register_strategy")
@@ -342,6 +345,42 @@ class StrategyRegistry:
             for group in results:
                 agents.extend(spec for spec in group or [] if isinstance(spec, CodingAgentSpec))
         return agents
+
+    def coding_agents_by_plugin(self) -> list[tuple[CodingAgentSpec, str]]:
+        """Like `coding_agents`, with the distribution (or strategy) that registered each."""
+        self.records()
+        agents: list[tuple[CodingAgentSpec, str]] = []
+        for strategy in self._strategies.values():
+            try:
+                results = self._call_for(strategy.plugin, "deployer_register_coding_agents")
+            except Exception:
+                if _strict():
+                    raise
+                continue
+            source = strategy.record.package or strategy.name
+            for group in results:
+                agents.extend(
+                    (spec, source) for spec in group or [] if isinstance(spec, CodingAgentSpec)
+                )
+        return agents
+
+    def smoke_check(self, name: str, workspace: Path, run_interface: RunInterface) -> str | None:
+        """The strategy's own check of an adapted workspace (`deployer_smoke_check`): None when
+        it passes or the strategy has none, else the problem. A raising hook is a problem."""
+        strategy = self.get_strategy(name)
+        if strategy.plugin is None:
+            return None
+        try:
+            result = self._call_for(
+                strategy.plugin,
+                "deployer_smoke_check",
+                strategy=name,
+                workspace=workspace,
+                run_interface=run_interface,
+            )
+        except Exception as exc:
+            return f"the smoke check of {name!r} raised {_one_line(exc)}"
+        return str(result) if result else None
 
     def _installed_hint(self) -> str:
         self.records()

@@ -1,8 +1,12 @@
 """SelectorAgent: chooses a strategy for a solution.
 
-This is the offline layer: each strategy's `signals` from config.yaml are matched against a
+The offline layer lives here: each strategy's `signals` from config.yaml are matched against a
 bounded scan of the repository, and the best available strategy wins. It is deterministic,
 instant and needs no network, so it is always there as the default and the fallback.
+
+When a model is configured (`model=` / `DeployConfig.llm_model`, or `DEPLOYER_LLM_MODEL`), the
+LLM layer (`deployer.llm_selector`, imported only then) asks it, with the offline ranking as
+evidence, and falls back to the offline choice whenever its answer cannot be used.
 """
 
 from __future__ import annotations
@@ -54,13 +58,38 @@ def score_strategy(strategy: Strategy, digest: RepoDigest, goal: str) -> tuple[f
 
 
 class SelectorAgent:
-    """Chooses the strategy for a solution (offline heuristics)."""
+    """Chooses the strategy for a solution: offline heuristics, plus an LLM when configured.
 
-    def __init__(self, registry: StrategyRegistry | None = None) -> None:
+    `model`: a litellm model string; None reads DEPLOYER_LLM_MODEL; "" forces offline.
+    `use_cache`: reuse the cached answer for the same prompt and model. `secrets`: values that
+    must never reach the model (DeployConfig.env). `prompt_budget`: characters of repository
+    text in the prompt (default DEPLOYER_LLM_PROMPT_BUDGET or 16000).
+    """
+
+    def __init__(
+        self,
+        registry: StrategyRegistry | None = None,
+        *,
+        model: str | None = None,
+        use_cache: bool = True,
+        secrets: Iterable[str] | dict[str, str] | None = None,
+        prompt_budget: int | None = None,
+        api_base: str | None = None,
+    ) -> None:
+        from deployer.llm import configured_model, secret_values
+
         self.registry = registry or StrategyRegistry()
+        self.model = configured_model(model)
+        self.use_cache = use_cache
+        self.secrets = secret_values(secrets)
+        self.prompt_budget = prompt_budget
+        self.api_base = api_base
 
     def rank(
-        self, solution: SolutionResult, allowed_strategies: Iterable[str] | None = None
+        self,
+        solution: SolutionResult,
+        allowed_strategies: Iterable[str] | None = None,
+        digest: RepoDigest | None = None,
     ) -> list[StrategyScore]:
         root = check_solution_path(solution.code_path)
         strategies = self.registry.list_strategies(allowed_strategies)
@@ -68,7 +97,7 @@ class SelectorAgent:
             raise StrategyNotFoundError(
                 "no strategy is installed", hint="pip install deployer-local"
             )
-        digest = scan_repository(root)
+        digest = digest or scan_repository(root)
         goal = effective_goal(solution)
         ranking: list[StrategyScore] = []
         for strategy in strategies:
@@ -89,7 +118,31 @@ class SelectorAgent:
     def select(
         self, solution: SolutionResult, allowed_strategies: Iterable[str] | None = None
     ) -> DeploymentSetting:
-        ranking = self.rank(solution, allowed_strategies)
+        allowed = list(allowed_strategies) if allowed_strategies is not None else None
+        if self.model is None:
+            return self._select_offline(solution, allowed)
+        from deployer.llm_selector import LLMSelection
+
+        root = check_solution_path(solution.code_path)
+        digest = scan_repository(root)  # one scan for both layers
+        offline = self._select_offline(solution, allowed, digest)
+        strategies = self.registry.list_strategies(allowed)
+        return LLMSelection(
+            registry=self.registry,
+            model=self.model,
+            use_cache=self.use_cache,
+            secrets=self.secrets,
+            budget=self.prompt_budget,
+            api_base=self.api_base,
+        ).select(root, effective_goal(solution), strategies, offline.ranking, offline, digest)
+
+    def _select_offline(
+        self,
+        solution: SolutionResult,
+        allowed_strategies: Iterable[str] | None = None,
+        digest: RepoDigest | None = None,
+    ) -> DeploymentSetting:
+        ranking = self.rank(solution, allowed_strategies, digest)
         usable = [s for s in ranking if s.available]
         if not usable:
             details = "; ".join(f"{s.strategy}: {s.unavailable_reason}" for s in ranking)
@@ -124,10 +177,28 @@ class SelectorAgent:
 
 
 def format_setting(setting: DeploymentSetting, goal: str = "") -> str:
-    lines = [f"Chosen strategy: {setting.strategy}", f"Why: {setting.reasoning}"]
+    if setting.source == "llm":
+        how = [f"chosen by {setting.model}"]
+        if setting.confidence is not None:
+            how.append(f"confidence {setting.confidence:g}")
+        if setting.cached:
+            how.append("cached answer")
+        lines = [
+            f"Chosen strategy: {setting.strategy} ({', '.join(how)})",
+            f"Why (the model's reasoning): {setting.reasoning}",
+        ]
+        lines.extend(f"Note: {note}" for note in setting.notes[1:])
+    elif setting.llm_error:
+        lines = [
+            f"Chosen strategy: {setting.strategy} (offline ranking: the answer of "
+            f"{setting.model} could not be used)",
+            f"Why: {setting.reasoning}",
+        ]
+    else:
+        lines = [f"Chosen strategy: {setting.strategy}", f"Why: {setting.reasoning}"]
     if goal:
         lines.append(f"Goal: {goal}")
-    lines.append("Ranking:")
+    lines.append("Ranking:" if setting.source != "llm" else "Offline ranking (heuristics):")
     for place, item in enumerate(setting.ranking, start=1):
         state = "available" if item.available else f"unavailable: {item.unavailable_reason}"
         lines.append(f"  {place}. {item.strategy}  score {item.score:g}  ({state})")
