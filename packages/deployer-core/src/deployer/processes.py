@@ -65,21 +65,22 @@ def port_in_use_error(port: int) -> PortInUseError:
     )
 
 
-def check_port_free(port: int) -> None:
-    """Fail fast, before building anything, when a fixed port is taken.
-
-    SO_REUSEADDR as the server uses it: only a live listener counts as taken, not connections
-    of an earlier server lingering in TIME_WAIT.
-    """
-    if not port:
-        return
+def port_taken(port: int) -> bool:
+    """True when something listens on 127.0.0.1:port (SO_REUSEADDR: TIME_WAIT does not count)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
             probe.listen(1)
         except OSError:
-            raise port_in_use_error(port) from None
+            return True
+    return False
+
+
+def check_port_free(port: int) -> None:
+    """Fail fast, before building anything, when a fixed port is taken."""
+    if port and port_taken(port):
+        raise port_in_use_error(port)
 
 
 def read_tail(path: Path, lines: int | None, start: int = 0) -> str:
@@ -104,6 +105,27 @@ def read_tail(path: Path, lines: int | None, start: int = 0) -> str:
     return "\n".join(kept) + ("\n" if kept else "")
 
 
+def descendants(pid: int) -> list[tuple[int, str | None]]:
+    """Every process below `pid`, with its start time. Servers such as BentoML's arbiter start
+    workers in sessions of their own, which the process group alone does not reach."""
+    if not PROC.is_dir():
+        return []
+    children: dict[int, list[int]] = {}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        if fields and len(fields) > 1 and fields[1].isdigit():
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[tuple[int, str | None]] = []
+    pending = list(children.get(pid, []))
+    while pending:
+        child = pending.pop()
+        found.append((child, pid_start_time(child)))
+        pending.extend(children.get(child, []))
+    return found
+
+
 def terminate(
     pid: int | None,
     pgid: int | None,
@@ -111,7 +133,8 @@ def terminate(
     proc: subprocess.Popen[bytes] | None = None,
     grace: float = STOP_GRACE,
 ) -> None:
-    """SIGTERM the server's process group, SIGKILL it after `grace` seconds. Idempotent.
+    """SIGTERM the server's process group, SIGKILL what is left of it (and of descendants that
+    left the group) after `grace` seconds. Idempotent.
 
     Nothing is signalled when the pid has been recycled by another process (start time
     differs); while the leader lives or is a zombie its pid, and so its group id, is ours.
@@ -119,14 +142,22 @@ def terminate(
     if not pid:
         return
     group = pgid or pid
+    below: list[tuple[int, str | None]] = []
     if not _recycled(pid, start_time):
         if is_alive(pid, start_time):
+            below = descendants(pid)
             _signal_group(group, signal.SIGTERM)
             deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and _running(pid, start_time, proc):
+            while time.monotonic() < deadline and (
+                _running(pid, start_time, proc) or any(is_alive(p, s) for p, s in below)
+            ):
                 time.sleep(0.05)
         # Whatever is left: a leader that ignored SIGTERM, or children the solution spawned.
         _signal_group(group, signal.SIGKILL)
+        for child, child_start in below:
+            if is_alive(child, child_start):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(child, signal.SIGKILL)
     if proc is not None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=grace)

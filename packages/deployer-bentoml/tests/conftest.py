@@ -1,0 +1,107 @@
+"""Fixtures: a private DEPLOYER_HOME and BENTOML_HOME per test, no BentoCloud login, and
+deployments made through the real factory that are removed afterwards, even on failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import deployer
+from bentoml_support import write_solution
+from deployer.registry import StrategyRegistry
+from deployer.software import DeployedSoftware
+
+
+@pytest.fixture(autouse=True)
+def homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Private state for deployer and bentoml; any real BentoCloud login is hidden."""
+    home = tmp_path / "deployer-home"
+    monkeypatch.setenv("DEPLOYER_HOME", str(home))
+    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "bentoml-home"))
+    monkeypatch.setenv("BENTOML_DO_NOT_TRACK", "True")
+    monkeypatch.delenv("BENTO_CLOUD_API_KEY", raising=False)
+    monkeypatch.delenv("BENTO_CLOUD_API_ENDPOINT", raising=False)
+    monkeypatch.delenv("DEPLOYER_STRATEGIES", raising=False)
+    return home
+
+
+@pytest.fixture
+def registry() -> StrategyRegistry:
+    """The installed `bentoml` plugin, found through its real entry point."""
+    return StrategyRegistry(enabled=["bentoml"])
+
+
+class Deployments:
+    """Deploys through deployer.deploy(strategy="bentoml") and removes every deployment."""
+
+    def __init__(self, registry: StrategyRegistry, root: Path) -> None:
+        self.registry = registry
+        self.root = root
+        self.made: list[DeployedSoftware] = []
+
+    def solution(self, name: str, files: dict[str, str]) -> Path:
+        return write_solution(self.root / "solutions" / name, files)
+
+    def deploy(self, path: Path, *, name: str, **kwargs: Any) -> DeployedSoftware:
+        kwargs.setdefault("startup_timeout", 120.0)
+        kwargs.setdefault("run_timeout", 60.0)
+        software = deployer.deploy(
+            path, strategy="bentoml", name=name, registry=self.registry, **kwargs
+        )
+        self.made.append(software)
+        return software
+
+    def cleanup(self) -> None:
+        for software in reversed(self.made):
+            try:
+                software.remove()
+            except Exception:
+                pid = software.runner.state.get("pid")
+                if pid:  # last resort: never leave a server behind
+                    subprocess.run(["kill", "-9", f"-{pid}"], check=False)
+
+
+@pytest.fixture
+def deployments(registry: StrategyRegistry, tmp_path: Path) -> Iterator[Deployments]:
+    made = Deployments(registry, tmp_path)
+    yield made
+    made.cleanup()
+
+
+class Cli:
+    """`python -m deployer ...` in a second process, sharing this test's homes."""
+
+    def __init__(self) -> None:
+        self.env = dict(os.environ)
+
+    def __call__(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "deployer", *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
+            check=False,
+        )
+
+    def json(self, *args: str) -> Any:
+        result = self(*args)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli(homes: Path) -> Iterator[Cli]:
+    runner = Cli()
+    yield runner
+    listed = runner("ls", "--json")
+    if listed.returncode == 0:  # remove whatever a failed test left deployed from the CLI
+        for info in json.loads(listed.stdout or "[]"):
+            runner("rm", info["name"], "--force")

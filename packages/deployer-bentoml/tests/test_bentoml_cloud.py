@@ -1,0 +1,197 @@
+"""target=bentocloud: refused in one line without a login, before anything is built; with a
+login, the real `bentoml build` and bentoml's deployment API up to BentoCloud itself (a fake
+endpoint on 127.0.0.1 stands in for the cloud account this machine does not have)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from bentoml_support import BENTOML_MISSING, HAS_BENTOML, wait_until, write_solution
+from deployer.adapter import AdapterAgent
+from deployer.errors import DeployFailedError, StrategyUnavailableError
+from deployer.factory import DeploymentFactory
+from deployer.models import DeploymentSetting, SolutionResult
+from deployer.paths import deployment_dir, workspaces_dir
+from deployer.runner import RunnerContext
+from deployer_bentoml import cloud, process
+from deployer_bentoml.runner import BentoMLRunner
+from deployer_bentoml.workspace import prepare
+
+pytestmark = pytest.mark.skipif(not HAS_BENTOML, reason=BENTOML_MISSING)
+
+ECHO = {"main.py": "def predict(text):\n    return {'echo': text}\n"}
+
+
+def bento_store(tmp_path: Path) -> list[Path]:
+    """Every bento version in this test's BENTOML_HOME."""
+    return [p for p in (tmp_path / "bentoml-home" / "bentos").glob("*/*") if p.is_dir()]
+
+
+def test_no_login_is_one_clear_error_and_nothing_is_built(deployments, registry, tmp_path):
+    source = deployments.solution("echo", ECHO)
+    with pytest.raises(StrategyUnavailableError) as caught:
+        deployments.deploy(source, name="cloudless", target="bentocloud")
+    message = str(caught.value.message)
+    assert "\n" not in message
+    assert "no BentoCloud login" in message and "BENTO_CLOUD_API_KEY" in message
+    assert "target=local" in (caught.value.hint or "")
+    assert list(workspaces_dir().iterdir()) == []  # not even adapted
+    assert bento_store(tmp_path) == []
+    assert DeploymentFactory(registry).list() == []
+
+
+def test_no_login_from_the_cli_exits_3_with_one_error_line(deployments):
+    source = deployments.solution("echo", ECHO)
+    result = subprocess.run(
+        [sys.executable, "-m", "deployer", "deploy", str(source), "--strategy", "bentoml",
+         "--option", "target=bentocloud"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert lines[-2].startswith("error: ") and "no BentoCloud login" in lines[-2]
+    assert lines[-1].startswith("hint: ")
+
+
+def test_runner_refuses_before_building_without_a_login(registry, tmp_path):
+    """The runner checks again itself, for callers that skip the factory."""
+    source = write_solution(tmp_path / "echo", ECHO)
+    adaptation = AdapterAgent(registry).adapt(
+        SolutionResult(code_path=source), DeploymentSetting(strategy="bentoml", reasoning="t")
+    )
+    context = RunnerContext(
+        name="direct",
+        adapted_path=adaptation.adapted_path,
+        run_interface=adaptation.run_interface,
+        runtime_dir=deployment_dir("direct"),
+        options={"target": "bentocloud"},
+    )
+    runner = BentoMLRunner(context)
+    with pytest.raises(StrategyUnavailableError, match="no BentoCloud login"):
+        runner.deploy()
+    assert not (context.runtime_dir / "build.log").exists()
+    assert not (adaptation.adapted_path / "deployer_bentoml.json").exists()
+    assert runner.provider == "bentocloud"
+
+
+class FakeBentoCloud(BaseHTTPRequestHandler):
+    """Answers every request as BentoCloud does for a bad API token, and records the paths."""
+
+    seen: list[str] = []
+
+    def _refuse(self) -> None:
+        self.seen.append(f"{self.command} {self.path}")
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = json.dumps({"error": "invalid api token", "message": "invalid api token"})
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _refuse
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test reads `seen` instead."""
+
+
+@pytest.fixture
+def fake_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    FakeBentoCloud.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeBentoCloud)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("BENTO_CLOUD_API_KEY", "not-a-real-token")
+    monkeypatch.setenv("BENTO_CLOUD_API_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+    try:
+        yield FakeBentoCloud.seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.real
+@pytest.mark.slow
+def test_fake_cloud_login_builds_the_bento_and_reports_the_refusal(
+    deployments, registry, fake_cloud, tmp_path
+):
+    """With a (fake) login the strategy is available: the real `bentoml build` runs offline and
+    bentoml's deployment API is called; the fake cloud's 401 comes back as one clear line, and
+    the failed deployment leaves nothing behind."""
+    assert registry.availability("bentoml", {"target": "bentocloud"}).available
+    source = deployments.solution("echo", ECHO)
+    with pytest.raises(DeployFailedError) as caught:
+        deployments.deploy(source, name="cloudy", target="bentocloud")
+    message = caught.value.message
+    assert message.startswith("BentoCloud deployment of cloudy:")
+    assert "401" in message and "invalid api token" in message and "\n" not in message
+    assert any(
+        path.startswith("GET /api/v1/bento_repositories/cloudy/bentos/") for path in fake_cloud
+    )
+    assert bento_store(tmp_path) == []  # the bento built for it was deleted again
+    assert DeploymentFactory(registry).list() == []
+
+
+@pytest.mark.real
+@pytest.mark.slow
+def test_bentoml_build_of_the_adapted_workspace_serves(registry, tmp_path):
+    """`bentoml build` works offline here; the bento it makes is served by `bentoml serve TAG`
+    and answers through bentoml's client."""
+    from bentoml import SyncHTTPClient
+
+    source = write_solution(tmp_path / "solution", {**ECHO, "requirements.txt": "python-slugify\n"})
+    adaptation = AdapterAgent(registry).adapt(
+        SolutionResult(code_path=source),
+        DeploymentSetting(strategy="bentoml", reasoning="t"),
+        name="built",
+    )
+    context = RunnerContext(
+        name="built",
+        adapted_path=adaptation.adapted_path,
+        run_interface=adaptation.run_interface,
+        runtime_dir=deployment_dir("built"),
+        options={"target": "bentocloud"},
+    )
+    prepare(context, target="bentocloud")
+    log = context.runtime_dir / "build.log"
+    tag = cloud.build(context.adapted_path, log, cloud.build_env({}))
+    assert tag.startswith("built:")
+    (bento_dir,) = bento_store(tmp_path)
+    manifest = (bento_dir / "bento.yaml").read_text()
+    assert "DeployerService" in manifest
+    requirements = (bento_dir / "env" / "python" / "requirements.txt").read_text()
+    assert "python-slugify" in requirements
+
+    port = process.free_port()
+    server = process.launch(
+        [sys.executable, "-m", "bentoml", "serve", tag, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path,
+        env=dict(os.environ),
+        log_path=tmp_path / "serve.log",
+    )
+    try:
+
+        def ready() -> bool:
+            try:
+                with SyncHTTPClient(f"http://127.0.0.1:{port}", server_ready_timeout=0) as c:
+                    return c.is_ready(timeout=2)
+            except Exception:
+                return False
+
+        assert wait_until(ready, limit=120), (tmp_path / "serve.log").read_text()[-2000:]
+        with SyncHTTPClient(f"http://127.0.0.1:{port}", server_ready_timeout=0) as client:
+            assert client.call("run", inputs={"text": "bento"}) == {"echo": "bento"}
+    finally:
+        process.terminate(server.pid, server.pid, process.pid_start_time(server.pid), server)
