@@ -127,7 +127,8 @@ class PluginFactory:
             "adapter_instruction.md": f"Adapt for {name}.\n",
             "runner.py": runner or RUNNER.format(fail_fancy=fail_fancy),
             "templates/deployer_entry.txt.tmpl": "entry=$deployer_entrypoint "
-            "convention=$deployer_calling_convention flavour=$deployer_option_flavour $HOME\n",
+            "convention=$deployer_calling_convention flavour=$deployer_option_flavour "
+            "$HOME $DEPLOYER_PORT\n",
         }
         contents.update(files or {})
         for relative, text in contents.items():

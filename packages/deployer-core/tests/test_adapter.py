@@ -35,6 +35,7 @@ def test_copies_renders_and_validates(agent, make_solution):
             "__pycache__/main.cpython-311.pyc": "x",
             "myenv/pyvenv.cfg": "home = /usr",
             "node_modules/x.js": "",
+            ".langgraph_api/store.pckl": "runs of the user's own dev server",
         }
     )
     before = tree_hash(root)
@@ -42,10 +43,10 @@ def test_copies_renders_and_validates(agent, make_solution):
     work = result.adapted_path
     assert work.is_relative_to(workspaces_dir())
     assert (work / "data/model.txt").read_text() == "weights"
-    for ignored in (".git", "__pycache__", "myenv", "node_modules"):
+    for ignored in (".git", "__pycache__", "myenv", "node_modules", ".langgraph_api"):
         assert not (work / ignored).exists()
     rendered = (work / "deployer_entry.txt").read_text()
-    assert rendered == "entry=main:predict convention=dict flavour=fancy $HOME\n"
+    assert rendered == "entry=main:predict convention=dict flavour=fancy $HOME $DEPLOYER_PORT\n"
     assert result.files_changed == ["deployer_entry.txt"]
     assert result.run_interface.calling_convention == "dict"
     assert "deployer_entry.txt present" in result.validation

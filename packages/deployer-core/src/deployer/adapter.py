@@ -37,7 +37,7 @@ from deployer.resources import walk_files
 IGNORED_NAMES = {
     ".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox", ".mypy_cache",
     ".pytest_cache", ".ruff_cache", "node_modules", ".ipynb_checkpoints", ".DS_Store",
-    ".eggs", "dist", "build",
+    ".eggs", "dist", "build", ".langgraph_api",
 }  # fmt: skip
 IGNORED_PATTERNS = ("*.pyc", "*.pyo", "*.egg-info")
 TEMPLATE_SUFFIX = ".tmpl"
@@ -54,6 +54,7 @@ class _TemplateText(string.Template):
       (?P<invalid>(?!))
     )
     """
+    flags = 0  # string.Template's default is IGNORECASE: $DEPLOYER_PORT must stay as it is
 
 
 def check_solution_path(path: Path) -> Path:
