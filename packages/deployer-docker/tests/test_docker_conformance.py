@@ -1,0 +1,25 @@
+"""deployer's conformance kit run against the installed docker strategy (round trip on the
+real engine, with the locally built base image and wheels from the host)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pytest
+
+from deployer.testing import ConformanceSuite
+from docker_support import Engine
+
+
+class TestDockerConformance(ConformanceSuite):
+    strategy = "docker"
+    round_trip_options: ClassVar[dict[str, Any] | None] = {"wheelhouse": True}
+    startup_timeout = 600.0
+
+    @pytest.fixture(autouse=True)
+    def _engine(self, request: pytest.FixtureRequest) -> None:
+        """Only the round trip needs the engine; the packaging rules run without one."""
+        if "deployed" in request.fixturenames:
+            engine: Engine = request.getfixturevalue("docker_engine")
+            engine.tags.add("deployer/conformance:latest")
+            self.round_trip_options = engine.options()
