@@ -215,3 +215,20 @@ class EchoRunner(Runner):
     def is_healthy(self):
         return self.state.get("up", False)
 """
+
+
+def test_runner_reports_progress_through_the_factory(plugins, home, make_solution):
+    runner = RUNNER_WITH_STREAM.replace(
+        '        self.state["up"] = True',
+        '        self.context.progress("building the thing")\n        self.state["up"] = True',
+    )
+    ep = plugins.make("chatty", runner=runner)
+    steps: list[str] = []
+    software = DeploymentFactory(StrategyRegistry([ep])).create(
+        _config(make_solution()), progress=steps.append
+    )
+    assert "building the thing" in steps
+    assert steps.index("building the thing") > steps.index(
+        "deploying " + software.name + " with chatty"
+    )
+    assert "progress" not in software.runner.context.model_dump()

@@ -442,6 +442,7 @@ def start(name: str) -> None:
     software = _factory().attach(name)
     with _progress(True) as progress:
         progress(f"starting {name}")
+        software.runner.context.progress = progress
         software.start()
     endpoint = f" at {software.endpoint}" if software.endpoint else ""
     click.echo(f"started {name}{endpoint}")

@@ -147,7 +147,7 @@ class DeploymentFactory:
             runtime_dir = deployment_dir(name)
             if config.env:
                 write_private_json(runtime_dir / ENV_FILE, json.dumps(config.env))
-            runner = runner_class(_context(info, config.env), {})
+            runner = runner_class(_context(info, config.env, progress), {})
             progress(f"deploying {name} with {strategy.name}")
             runner.deploy()
             progress("checking health")
@@ -198,7 +198,9 @@ def _merge_resources(default: Resources, wished: Resources) -> Resources:
     return default.model_copy(update=wished.model_dump(exclude_none=True))
 
 
-def _context(info: DeploymentInfo, env: dict[str, str]) -> RunnerContext:
+def _context(
+    info: DeploymentInfo, env: dict[str, str], progress: Progress | None = None
+) -> RunnerContext:
     assert info.adapted_path is not None and info.run_interface is not None
     return RunnerContext(
         name=info.name,
@@ -210,6 +212,7 @@ def _context(info: DeploymentInfo, env: dict[str, str]) -> RunnerContext:
         resources=info.resources,
         run_timeout=info.run_timeout,
         startup_timeout=info.startup_timeout,
+        progress=progress,
     )
 
 

@@ -8,7 +8,7 @@ every change, so a deployment made in one process can be reattached from another
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -34,6 +34,12 @@ class RunnerContext(BaseModel):
     resources: Resources = Field(default_factory=Resources)
     run_timeout: float = 300.0
     startup_timeout: float = 300.0
+    progress: Callable[[str], None] | None = Field(
+        default=None,
+        exclude=True,
+        repr=False,
+        description="Where long steps (a build, an install) report what they are doing",
+    )
 
 
 def success(output: Any) -> dict[str, Any]:

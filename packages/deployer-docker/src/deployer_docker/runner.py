@@ -57,7 +57,7 @@ class DockerRunner(Runner):
         self._docker_client: Any = None
         self._client: httpx.Client | None = None
         #: Where build and start-up steps are reported (a CLI spinner, a logger).
-        self.progress: Callable[[str], None] = getattr(context, "progress", None) or (_log_progress)
+        self.progress: Callable[[str], None] = context.progress or _log_progress
 
     # -- small accessors -----------------------------------------------------------------------
 
