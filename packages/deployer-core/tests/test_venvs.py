@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from deployer.venvs import (
     cache_key,
@@ -68,3 +71,26 @@ def test_install_error_names_the_requirement() -> None:
     assert "/logs/install.log" in str(error)
     other = install_error("Collecting x\nsomething odd happened\n", Path("/l"))
     assert "something odd happened" in other.message
+
+
+@pytest.mark.slow
+def test_layered_venv_sees_the_parent_site_and_is_cached_separately(
+    tmp_path: Path, home: Path
+) -> None:
+    """A layered environment imports what deployer's own interpreter has (here: pydantic)
+    without installing it, and is keyed apart from a plain one."""
+    from deployer.venvs import ensure_venv, site_dirs, venv_python
+
+    root = tmp_path / "sol"
+    root.mkdir()
+    (root / "requirements.txt").write_text("# nothing to install\n")
+    log = tmp_path / "install.log"
+    plain = ensure_venv(root, sys.executable, log, cache="t-plain")
+    layered = ensure_venv(root, sys.executable, log, inherit_site=site_dirs(), cache="t-layer")
+    assert plain != layered
+    probe = [str(venv_python(layered)), "-c", "import pydantic; print(pydantic.__name__)"]
+    assert subprocess.run(probe, capture_output=True, text=True).stdout.strip() == "pydantic"
+    alone = subprocess.run([str(venv_python(plain)), "-c", "import pydantic"], capture_output=True)
+    assert alone.returncode != 0
+    again = ensure_venv(root, sys.executable, log, inherit_site=site_dirs(), cache="t-layer")
+    assert again == layered and "reusing the cached environment" in log.read_text()

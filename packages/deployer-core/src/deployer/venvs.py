@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tomllib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from deployer.errors import DeployFailedError
 from deployer.paths import cache_dir
 
 INSTALL_TIMEOUT = 1800.0
+LAYER_FILE = "_deployer_layer.pth"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
 # pip options that only say where packages come from: safe to share an environment across.
 _INDEX_OPTIONS = (
@@ -129,8 +131,15 @@ def interpreter_version(python: str) -> str:
     return _interpreters[python]
 
 
-def cache_key(python: str, deps: Dependencies, workspace: Path) -> str:
-    payload = {"python": interpreter_version(python), "dependencies": deps.normalised}
+def cache_key(
+    python: str, deps: Dependencies, workspace: Path, inherit_site: Sequence[str] = ()
+) -> str:
+    payload: dict[str, object] = {
+        "python": interpreter_version(python),
+        "dependencies": deps.normalised,
+    }
+    if inherit_site:
+        payload["inherit_site"] = list(inherit_site)
     if deps.local:
         payload["workspace"] = str(workspace.resolve())
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -160,11 +169,24 @@ def default_python(option: str | None) -> str:
     return found
 
 
-def ensure_venv(workspace: Path, python: str, log_path: Path) -> Path:
-    """Return a ready environment with the workspace's dependencies, building it if needed."""
+def ensure_venv(
+    workspace: Path,
+    python: str,
+    log_path: Path,
+    *,
+    inherit_site: Sequence[str] = (),
+    cache: str = "venvs",
+) -> Path:
+    """Return a ready environment with the workspace's dependencies, building it if needed.
+
+    With `inherit_site`, the environment is *layered*: a .pth file appends those site
+    directories (a server framework's, e.g. where bentoml or langgraph-api is installed) after
+    its own site-packages, so pip installs only what they lack and the solution's pins win.
+    Environments are cached under `cache_dir(cache)` by interpreter, dependencies and layers.
+    """
     deps = read_dependencies(workspace)
-    root = cache_dir("venvs")
-    target = root / cache_key(python, deps, workspace)
+    root = cache_dir(cache)
+    target = root / cache_key(python, deps, workspace, inherit_site)
     if is_usable(target):
         _append(log_path, f"reusing the cached environment {target}\n")
         return target
@@ -173,6 +195,8 @@ def ensure_venv(workspace: Path, python: str, log_path: Path) -> Path:
     staging = root / f".{target.name}-{uuid.uuid4().hex[:8]}"
     try:
         _create(python, staging, with_pip=not deps.empty, log_path=log_path)
+        if inherit_site:
+            _layer(staging, inherit_site)
         if not deps.empty:
             _install(staging, deps, workspace, log_path)
         _relocate(staging, target)
@@ -184,6 +208,37 @@ def ensure_venv(workspace: Path, python: str, log_path: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _layer(venv: Path, site_dirs: Sequence[str]) -> None:
+    found = sorted(venv.glob("lib/python*/site-packages"))
+    if not found:
+        raise DeployFailedError(f"the new environment {venv} has no site-packages directory")
+    lines = "".join(f"import site; site.addsitedir({d!r})\n" for d in site_dirs)
+    (found[0] / LAYER_FILE).write_text(lines, encoding="utf-8")
+
+
+def site_dirs(python: str | None = None) -> list[str]:
+    """The site-packages directories an interpreter uses (deployer's own by default)."""
+    if python is None:
+        paths = sys.path
+    else:
+        code = "import json, sys; print(json.dumps(sys.path))"
+        try:
+            out = subprocess.run(
+                [python, "-c", code], capture_output=True, text=True, timeout=60, check=True
+            ).stdout
+            paths = json.loads(out.strip().splitlines()[-1])
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError) as exc:
+            raise DeployFailedError(
+                f"cannot run the Python interpreter {python!r}: {exc}"
+            ) from None
+    found: list[str] = []
+    for entry in paths:
+        is_site = entry.endswith(("site-packages", "dist-packages")) and os.path.isdir(entry)
+        if is_site and entry not in found:
+            found.append(entry)
+    return found
 
 
 def _append(log_path: Path, text: str) -> None:
