@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -56,8 +55,13 @@ class DockerRunner(Runner):
         super().__init__(context, state)
         self._docker_client: Any = None
         self._client: httpx.Client | None = None
-        #: Where build and start-up steps are reported (a CLI spinner, a logger).
-        self.progress: Callable[[str], None] = context.progress or _log_progress
+
+    def progress(self, step: str) -> None:
+        """Build and start-up steps go to the `deployer_docker` logger and, where the caller
+        shows progress (the CLI's spinner), there too."""
+        _log_progress(step)
+        if self.context.progress is not None:
+            self.context.progress(step)
 
     # -- small accessors -----------------------------------------------------------------------
 
