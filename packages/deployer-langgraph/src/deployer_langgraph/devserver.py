@@ -76,25 +76,14 @@ def command(python: str, port: int, *, allow_blocking: bool) -> list[str]:
 def launch(
     args: list[str], workspace: Path, log_path: Path, env: dict[str, str]
 ) -> subprocess.Popen[bytes]:
-    """Start the server in its own session, output appended to `log_path`."""
+    """Start the server in its own session, output appended to `log_path` after the command."""
     with log_path.open("ab") as log:
         log.write(f"$ {' '.join(args)}  (in {workspace})\n".encode())
-        log.flush()
-        try:
-            return subprocess.Popen(
-                args,
-                cwd=workspace,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise DeployFailedError(
-                f"cannot start langgraph dev with {args[0]}: {exc}",
-                hint="pass --option python=/path/to/python with langgraph-cli[inmem] installed",
-            ) from None
+    try:
+        return processes.spawn(args, cwd=workspace, env=env, log_path=log_path)
+    except DeployFailedError as exc:
+        exc.hint = "pass --option python=/path/to/python with langgraph-cli[inmem] installed"
+        raise
 
 
 class AddressInUse(Exception):
