@@ -299,21 +299,33 @@ def install_error(output: str, log_path: Path, *, timed_out: bool = False) -> De
             f"installing the solution's dependencies took longer than {INSTALL_TIMEOUT:.0f}s",
             hint=f"see {log_path}",
         )
+    requirement = failed_requirement(output)
+    if requirement is not None:
+        return DeployFailedError(
+            f"installing the solution's dependencies failed: cannot install {requirement!r}",
+            hint=f"check the name and version in requirements.txt/pyproject.toml; "
+            f"full log: {log_path}",
+        )
+    return DeployFailedError(
+        f"installing the solution's dependencies failed:\n{pip_error_lines(output)}",
+        hint=f"full log: {log_path}",
+    )
+
+
+def failed_requirement(output: str) -> str | None:
+    """The requirement pip says it could not install or download, if it names one."""
     for pattern in _FAILED_REQUIREMENT:
         match = pattern.search(output)
         if match:
-            requirement = match.group(1).rstrip(".,;:)")
-            return DeployFailedError(
-                f"installing the solution's dependencies failed: cannot install {requirement!r}",
-                hint=f"check the name and version in requirements.txt/pyproject.toml; "
-                f"full log: {log_path}",
-            )
+            return match.group(1).rstrip(".,;:)")
+    return None
+
+
+def pip_error_lines(output: str) -> str:
+    """pip's last ERROR lines, or its last lines where it printed none."""
     lines = [line for line in output.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("ERROR")]
-    last = "\n".join(errors[-5:] or lines[-10:])
-    return DeployFailedError(
-        f"installing the solution's dependencies failed:\n{last}", hint=f"full log: {log_path}"
-    )
+    return "\n".join(errors[-5:] or lines[-10:])
 
 
 def _relocate(staging: Path, target: Path) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from deployer.errors import DeployFailedError
 from deployer.paths import cache_dir
+from deployer.venvs import failed_requirement, pip_error_lines
 
 DOWNLOAD_TIMEOUT = 1800.0
 # Run inside the base image: what the wheels must fit. Standard library only.
@@ -30,11 +30,6 @@ PROBE = (
     "'implementation': sys.implementation.name, 'machine': platform.machine(), "
     "'libc': libc or 'musl', 'libc_version': libc_version, "
     "'abiflags': getattr(sys, 'abiflags', '')}))"
-)
-_FAILED_REQUIREMENT = (
-    re.compile(r"No matching distribution found for (\S+)"),
-    re.compile(r"Could not find a version that satisfies the requirement (\S+)"),
-    re.compile(r"Failed to build (\S+)"),
 )
 
 
@@ -125,21 +120,17 @@ def download_error(output: str, log_path: Path, target: Target) -> DeployFailedE
             "the wheelhouse option needs pip in deployer's own Python environment",
             hint=f"{sys.executable} -m ensurepip, or turn the option off",
         )
-    for pattern in _FAILED_REQUIREMENT:
-        match = pattern.search(output)
-        if match:
-            requirement = match.group(1).rstrip(".,;:)")
-            return DeployFailedError(
-                f"downloading the dependencies as wheels failed: no wheel of {requirement!r} "
-                f"for Python {target.version} on {target.libc} {target.machine} (the image's)",
-                hint=f"check the name and version, or build without --option wheelhouse=true; "
-                f"full log: {log_path}",
-            )
-    lines = [line for line in output.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("ERROR")]
-    last = "\n".join(errors[-5:] or lines[-10:])
+    requirement = failed_requirement(output)
+    if requirement is not None:
+        return DeployFailedError(
+            f"downloading the dependencies as wheels failed: no wheel of {requirement!r} "
+            f"for Python {target.version} on {target.libc} {target.machine} (the image's)",
+            hint=f"check the name and version, or build without --option wheelhouse=true; "
+            f"full log: {log_path}",
+        )
     return DeployFailedError(
-        f"downloading the dependencies as wheels failed:\n{last}", hint=f"full log: {log_path}"
+        f"downloading the dependencies as wheels failed:\n{pip_error_lines(output)}",
+        hint=f"full log: {log_path}",
     )
 
 
