@@ -10,7 +10,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-ENTRYPOINT_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+ENTRYPOINT_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)?$")
+"""`module:name` or `module:Class.method`."""
+
+EntryKind = Literal["function", "class", "graph", "asgi", "wsgi", "modal_function", "gradio"]
+"""What the entry point is: the serving runtime's loader knows how to call each kind."""
 
 
 def _now() -> datetime:
@@ -74,7 +78,7 @@ class DeployConfig(BaseModel):
     @classmethod
     def _entrypoint_shape(cls, value: str | None) -> str | None:
         if value is not None and not ENTRYPOINT_PATTERN.match(value):
-            raise ValueError(f"entry point {value!r} must look like 'module:function'")
+            raise ValueError(f"entry point {value!r} must look like 'module:function' or 'module:Class.method'")
         return value
 
     @field_validator("name")
@@ -98,6 +102,20 @@ class StrategyScore(BaseModel):
     unavailable_reason: str | None = None
 
 
+class Parameter(BaseModel):
+    """One input of the entry point, read from its signature (annotations, defaults, Cog's
+    `Input(...)`), used for the typed input schema."""
+
+    name: str
+    annotation: str | None = Field(default=None, description="The annotation as written")
+    required: bool = True
+    default: Any = None
+    description: str | None = None
+    choices: list[Any] | None = None
+    ge: float | None = None
+    le: float | None = None
+
+
 class RunInterface(BaseModel):
     """How the adapted solution is called."""
 
@@ -110,6 +128,23 @@ class RunInterface(BaseModel):
     parameters: list[str] = Field(default_factory=list, description="Parameter names, in order")
     http_path: str | None = None
     endpoint: str | None = Field(default=None, description="Declared by a coding agent, if any")
+    entry_kind: EntryKind = Field(default="function", description="What the entry point is")
+    flavor: str | None = Field(
+        default=None,
+        description="Whose convention a class or object follows: cog, truss, mlflow, bentoml, "
+        "langgraph, fastapi, flask, gradio, modal, plain",
+    )
+    method: str | None = Field(default=None, description="The method called on a class")
+    setup: list[str] = Field(
+        default_factory=list, description="Methods called once at start-up, in order"
+    )
+    route: str | None = Field(default=None, description="The POST route of a web app")
+    signature: list[Parameter] = Field(default_factory=list, description="Typed parameters")
+    source: str = Field(
+        default="convention",
+        description="Where the entry point came from: 'option', 'pyproject.toml', "
+        "'cog.yaml predict', 'langgraph.json graphs.agent', 'convention', ...",
+    )
 
 
 class DeploymentSetting(BaseModel):
