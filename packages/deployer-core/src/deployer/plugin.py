@@ -1,0 +1,94 @@
+"""The one module a strategy package imports: everything a strategy author needs from core.
+
+A strategy is a pip package `deployer-<name>` with an entry point in the group
+`deployer.strategies`. Its `__init__.py` holds hook implementations only::
+
+    from deployer.plugin import StrategyPackage, hookimpl
+
+    @hookimpl
+    def deployer_register_strategy() -> StrategyPackage:
+        return StrategyPackage(name="mycloud", package=__name__)
+
+Its runner (named in config.yaml as `"deployer_mycloud.runner:MyCloudRunner"`) subclasses one
+of the runner bases here::
+
+    from deployer.plugin import Runner, failure, success
+
+    class MyCloudRunner(Runner):
+        def deploy(self) -> None: ...
+        def stop(self) -> None: ...
+        def run(self, inputs): return success({"echo": inputs})
+        def is_healthy(self) -> bool: return True
+
+Importing this module is cheap (pluggy only): every other name is loaded on first use, so a
+plugin's `__init__` never pulls in pydantic models, httpx or a platform SDK by accident.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from deployer.hookspecs import Availability, CodingAgentSpec, StrategyPackage, hookimpl
+
+_LAZY: dict[str, str] = {
+    # the runner contract
+    "Runner": "deployer.runner",
+    "RunnerContext": "deployer.runner",
+    "RunnerStatus": "deployer.runner",
+    "success": "deployer.runner",
+    "failure": "deployer.runner",
+    "tail_lines": "deployer.runner",
+    # data
+    "RunInterface": "deployer.models",
+    "Resources": "deployer.models",
+    "Parameter": "deployer.models",
+    # errors
+    "DeployerError": "deployer.errors",
+    "DeployFailedError": "deployer.errors",
+    "PortInUseError": "deployer.errors",
+    "RunnerError": "deployer.errors",
+    "StrategyUnavailableError": "deployer.errors",
+    "AdaptationError": "deployer.errors",
+    # processes
+    "spawn": "deployer.processes",
+    "terminate": "deployer.processes",
+    "is_alive": "deployer.processes",
+    "pid_start_time": "deployer.processes",
+    "wait_until_ready": "deployer.processes",
+    "read_tail": "deployer.processes",
+    "log_excerpt": "deployer.processes",
+    "log_size": "deployer.processes",
+    "check_port_free": "deployer.processes",
+    "port_in_use_error": "deployer.processes",
+    "free_port": "deployer.processes",
+    "exit_reason": "deployer.processes",
+    # environments
+    "ensure_venv": "deployer.venvs",
+    "default_python": "deployer.venvs",
+    "venv_python": "deployer.venvs",
+    "is_usable": "deployer.venvs",
+    "site_dirs": "deployer.venvs",
+    "read_dependencies": "deployer.venvs",
+    "failed_requirement": "deployer.venvs",
+    "pip_error_lines": "deployer.venvs",
+    # workspaces
+    "module_file": "deployer.entrypoints",
+    "template_context": "deployer.adapter",
+    "cache_dir": "deployer.paths",
+}
+
+__all__ = ["Availability", "CodingAgentSpec", "StrategyPackage", "hookimpl", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'deployer.plugin' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
