@@ -2,9 +2,9 @@
 
 Measures, in fresh subprocesses with DEPLOYER_HOME pointing at a temporary directory:
 - wall time of `deployer --help` and `deployer strategies` (plus the bare interpreter start
-  and `import deployer.cli` for reference): median/min/max over N runs after one warm-up;
+  and `import deployer.cli.main` for reference): median/min/max over N runs after one warm-up;
 - an import-time breakdown (`python -X importtime`): the top 15 modules by cumulative time
-  for `import deployer.cli` and for a whole `deployer strategies` run;
+  for `import deployer.cli.main` and for a whole `deployer strategies` run;
 - which heavy SDKs (docker, modal, bentoml, langgraph, langgraph_sdk, litellm) and which
   mid-weight libraries (rich, pydantic, httpx, ...) each command imports, read from
   `sys.modules` at exit. The CLI must not import an SDK to answer either command.
@@ -49,7 +49,7 @@ NOTABLE = (
     "click",
     "platformdirs",
     "importlib.metadata",
-    "deployer.registry",
+    "deployer.plugins.registry",
 )
 TOP = 15
 IMPORTTIME_RUNS = 5
@@ -68,11 +68,13 @@ def _dump():
 atexit.register(_dump)
 sys.argv = ["deployer", *sys.argv[2:]]
 sys.stderr.write("{MARK}\\n"); sys.stderr.flush()
-from deployer.cli import main
+from deployer.cli.main import main
 main()
 """
 
-IMPORT_ONLY = f"import sys; sys.stderr.write('{MARK}\\n'); sys.stderr.flush(); import deployer.cli"
+IMPORT_ONLY = (
+    f"import sys; sys.stderr.write('{MARK}\\n'); sys.stderr.flush(); import deployer.cli.main"
+)
 
 
 @dataclass
@@ -186,7 +188,10 @@ def main() -> int:
         deployer = deployer_command()
         commands: list[tuple[str, list[str]]] = [
             ("python -c pass (interpreter start)", [sys.executable, "-c", "pass"]),
-            ('python -c "import deployer.cli"', [sys.executable, "-c", "import deployer.cli"]),
+            (
+                'python -c "import deployer.cli.main"',
+                [sys.executable, "-c", "import deployer.cli.main"],
+            ),
             ("deployer --help", [*deployer, "--help"]),
             ("deployer strategies", [*deployer, "strategies"]),
         ]
@@ -199,7 +204,7 @@ def main() -> int:
         progress("import-time breakdowns")
         strategies_argv = ["-c", DRIVER, os.devnull, "strategies"]
         breakdowns = {
-            "import deployer.cli": importtime_breakdown(["-c", IMPORT_ONLY], env),
+            "import deployer.cli.main": importtime_breakdown(["-c", IMPORT_ONLY], env),
             "deployer strategies": importtime_breakdown(strategies_argv, env),
         }
 

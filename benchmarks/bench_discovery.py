@@ -9,7 +9,7 @@ pip install. Their runner module does not exist: discovery must never import it.
 
 For each N, in fresh subprocesses (cold import caches, warm bytecode after one warm-up run):
 - `StrategyRegistry().records()` time, measured inside the process, split into the entry-point
-  scan and the plugin loading, plus the import of `deployer.registry` itself;
+  scan and the plugin loading, plus the import of `deployer.plugins.registry` itself;
 - wall time of `deployer strategies --json`.
 Median of 5 runs each. deployer-local (installed) is always discovered too. A last row measures
 N=50 with `DEPLOYER_STRATEGIES=bench0,bench1`: the other 48 are installed but never loaded.
@@ -66,7 +66,7 @@ ADAPTER_TEXT = "# Adapting for bench{i}\n\nNothing to adapt: it exists for a ben
 PROBE = """\
 import json, sys, time
 t0 = time.perf_counter()
-from deployer.registry import StrategyRegistry, default_entry_points
+from deployer.plugins.registry import StrategyRegistry, default_entry_points
 t1 = time.perf_counter()
 scan = []
 def source():

@@ -1,7 +1,7 @@
 """LLM strategy selection: prompt size, and latency with and without the answer cache.
 
 No model provider is needed: litellm runs for real against deployer's scripted
-OpenAI-compatible server on 127.0.0.1 (`deployer.llm_testing.ScriptedLLMServer`), which answers
+OpenAI-compatible server on 127.0.0.1 (`deployer.llm.testing.ScriptedLLMServer`), which answers
 at once (or after `--model-delay` seconds, to imitate a real model), so the figures are
 deployer's and litellm's own cost, not a model's.
 
@@ -105,14 +105,14 @@ def main() -> int:
     for name in ("DEPLOYER_LLM_MODEL", "DEPLOYER_LLM_PROMPT_BUDGET", "OPENAI_API_BASE"):
         os.environ.pop(name, None)
 
-    from deployer.digest import scan_repository
-    from deployer.llm import count_tokens, import_litellm
-    from deployer.llm_digest import describe_repository, prompt_budget
-    from deployer.llm_selector import LLMSelection
-    from deployer.llm_testing import Reply, ScriptedLLMServer
+    from deployer.llm.client import count_tokens, import_litellm
+    from deployer.llm.testing import Reply, ScriptedLLMServer
     from deployer.models import SolutionResult
-    from deployer.registry import StrategyRegistry
-    from deployer.selector import SelectorAgent, effective_goal
+    from deployer.plugins.registry import StrategyRegistry
+    from deployer.repo.describe import describe_repository, prompt_budget
+    from deployer.repo.digest import scan_repository
+    from deployer.selector.agent import SelectorAgent, effective_goal
+    from deployer.selector.llm import LLMSelection
 
     progress("importing litellm in fresh processes")
     import_cost = litellm_import_seconds()

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 import deployer
-from deployer.selector import SelectorAgent, format_setting
+from deployer.selector.agent import SelectorAgent, format_setting
 
 EXAMPLE = Path(__file__).resolve().parent / "sentiment"
 

@@ -77,7 +77,7 @@ import subprocess
 import sys
 from typing import Any
 
-from deployer.runner import Runner, failure, success
+from deployer.runtime.runner import Runner, failure, success
 
 
 class {class_name}Runner(Runner):

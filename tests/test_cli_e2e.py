@@ -221,13 +221,13 @@ def test_help_does_not_import_heavy_modules(tmp_path: Path):
         """
         import sys
         sys.argv = ["deployer", "--help"]
-        from deployer.cli import main
+        from deployer.cli.main import main
         try:
             main()
         except SystemExit:
             pass
         heavy = {"docker", "modal", "bentoml", "langgraph", "langgraph_sdk", "litellm",
-                 "httpx", "rich", "deployer.registry", "deployer_local"}
+                 "httpx", "rich", "deployer.plugins.registry", "deployer_local"}
         print(sorted(heavy & set(sys.modules)))
         """
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from deployer.registry import StrategyRegistry, default_entry_points
-from deployer.scaffold import new_strategy
+from deployer.cli.scaffold import new_strategy
+from deployer.plugins.registry import StrategyRegistry, default_entry_points
 from e2e_support import (
     CMDLINE_RUNNER,
     EXAMPLES,

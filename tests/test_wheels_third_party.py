@@ -81,7 +81,7 @@ def test_core_and_local_wheels_alone_list_exactly_local_with_its_data(venv: Venv
     probe = textwrap.dedent(
         """
         import json
-        from deployer.registry import StrategyRegistry
+        from deployer.plugins.registry import StrategyRegistry
         registry = StrategyRegistry()
         strategy = registry.get_strategy("local")
         print(json.dumps({

@@ -15,8 +15,8 @@ import pytest
 
 import deployer
 from bentoml_support import write_solution
-from deployer.registry import StrategyRegistry
-from deployer.software import DeployedSoftware
+from deployer.deployment.software import DeployedSoftware
+from deployer.plugins.registry import StrategyRegistry
 
 
 @pytest.fixture(autouse=True)

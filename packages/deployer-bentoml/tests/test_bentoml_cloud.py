@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from bentoml_support import BENTOML_MISSING, HAS_BENTOML, wait_until, write_solution
-from deployer.adapter import AdapterAgent
+from deployer.adapter.agent import AdapterAgent
+from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError, StrategyUnavailableError
-from deployer.factory import DeploymentFactory
 from deployer.models import DeploymentSetting, SolutionResult
 from deployer.paths import deployment_dir, workspaces_dir
-from deployer.runner import RunnerContext
+from deployer.runtime.runner import RunnerContext
 from deployer_bentoml import cloud, process
 from deployer_bentoml.runner import BentoMLRunner
 from deployer_bentoml.workspace import prepare

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bentoml_support import BENTOML_MISSING, EXAMPLES, HAS_BENTOML, wait_until
+from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError, PortInUseError
-from deployer.factory import DeploymentFactory
 from deployer.testing import tree_hash
 from deployer_bentoml import process
 

@@ -12,13 +12,13 @@ import pytest
 import yaml
 
 from bentoml_support import EXAMPLES, write_solution
-from deployer.adapter import AdapterAgent
+from deployer.adapter.agent import AdapterAgent
 from deployer.errors import DeployFailedError
 from deployer.models import DeploymentSetting, Resources, SolutionResult
 from deployer.paths import deployment_dir
-from deployer.registry import StrategyRegistry
-from deployer.runner import RunnerContext
-from deployer.selector import SelectorAgent
+from deployer.plugins.registry import StrategyRegistry
+from deployer.runtime.runner import RunnerContext
+from deployer.selector.agent import SelectorAgent
 from deployer_bentoml import login
 from deployer_bentoml.client import server_error
 from deployer_bentoml.workspace import FALLBACK_SERVICE_FILE, SETTINGS_FILE, prepare
@@ -52,7 +52,7 @@ def adapted_context(
 def test_listing_and_availability_never_import_bentoml():
     probe = (
         "import sys\n"
-        "from deployer.registry import StrategyRegistry\n"
+        "from deployer.plugins.registry import StrategyRegistry\n"
         "r = StrategyRegistry(enabled=['bentoml'])\n"
         "assert [x.status for x in r.records()] == ['ok']\n"
         "r.availability('bentoml'); r.availability('bentoml', {'target': 'bentocloud'})\n"

@@ -45,7 +45,7 @@ import importlib.util
 import sys
 
 from deployer.errors import DeployFailedError
-from deployer.runner import Runner, failure, success
+from deployer.runtime.runner import Runner, failure, success
 
 
 class EchoRunner(Runner):

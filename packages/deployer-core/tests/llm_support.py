@@ -1,7 +1,7 @@
 """Fixtures for the LLM tests: litellm for real, against a scripted server on 127.0.0.1.
 
 Each test module defines its `llm` fixture as `yield from scripted_llm(...)`. The server is
-`deployer.llm_testing.ScriptedLLMServer`; litellm reaches it through its usual settings
+`deployer.llm.testing.ScriptedLLMServer`; litellm reaches it through its usual settings
 (OPENAI_API_BASE, OPENAI_API_KEY) with the model "openai/test-model", so request building,
 response parsing, errors and retries all go through litellm's own code.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from deployer.llm import litellm_installed
-from deployer.llm_testing import Reply, ScriptedLLMServer
+from deployer.llm.client import litellm_installed
+from deployer.llm.testing import Reply, ScriptedLLMServer
 
 MODEL = "openai/test-model"
 SECRET = "sk-live-SUPERSECRET-4242"

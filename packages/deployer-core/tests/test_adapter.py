@@ -6,11 +6,11 @@ import os
 
 import pytest
 
-from deployer.adapter import AdapterAgent
+from deployer.adapter.agent import AdapterAgent
 from deployer.errors import AdaptationError, EntrypointError, OptionError, SolutionError
 from deployer.models import DeploymentSetting, SolutionResult
 from deployer.paths import workspaces_dir
-from deployer.registry import StrategyRegistry
+from deployer.plugins.registry import StrategyRegistry
 from deployer.testing import tree_hash
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from deployer.entrypoints import describe_entrypoint, resolve_entrypoint
 from deployer.errors import EntrypointError
+from deployer.repo.entrypoints import describe_entrypoint, resolve_entrypoint
 
 
 def test_explicit_wins(make_solution):

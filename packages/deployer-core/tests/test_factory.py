@@ -7,6 +7,7 @@ import os
 import pytest
 
 import deployer
+from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import (
     DeployFailedError,
     NameTakenError,
@@ -15,10 +16,9 @@ from deployer.errors import (
     StrategyUnavailableError,
     UsageError,
 )
-from deployer.factory import DeploymentFactory
 from deployer.models import DeployConfig, SolutionResult
 from deployer.paths import deployer_home, workspaces_dir
-from deployer.registry import StrategyRegistry
+from deployer.plugins.registry import StrategyRegistry
 from deployer.testing import tree_hash
 
 
@@ -195,7 +195,7 @@ def test_availability_hook_sees_the_options(plugins, home, make_solution):
 
 
 RUNNER_WITH_STREAM = """
-from deployer.runner import Runner, success
+from deployer.runtime.runner import Runner, success
 
 
 class EchoRunner(Runner):

@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 from llm_support import MODEL, SECRET, fake_agent, scripted_llm
 
-from deployer.adapter import AdapterAgent
-from deployer.agents import list_agents, load_agent
+from deployer.adapter.agent import AdapterAgent
+from deployer.adapter.agents import list_agents, load_agent
+from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import AdaptationError, EntrypointError, StrategyUnavailableError, UsageError
-from deployer.factory import DeploymentFactory
 from deployer.models import DeployConfig, DeploymentSetting, SolutionResult
 from deployer.paths import cache_dir
-from deployer.registry import StrategyRegistry
+from deployer.plugins.registry import StrategyRegistry
 from deployer.testing import tree_hash
 
 NO_ENTRY = {
@@ -403,7 +403,7 @@ def test_external_agent_writing_into_the_original_is_caught(
 
 
 def _cli():
-    from deployer.cli import main
+    from deployer.cli.main import main
 
     return main
 
@@ -427,7 +427,7 @@ def test_agents_command_lists_core_and_plugin_agents(plugins, home, bindir, monk
         """
     )
     ep = plugins.make("withagents", init=init)
-    monkeypatch.setattr("deployer.registry.default_entry_points", lambda: [ep])
+    monkeypatch.setattr("deployer.plugins.registry.default_entry_points", lambda: [ep])
     monkeypatch.setenv("MINE_KEY", "1")
     fake_agent(bindir, "codex", "print('hi')\n")
     result = CliRunner().invoke(_cli(), ["agents", "--json", "--model", MODEL])
@@ -445,7 +445,7 @@ def test_agents_command_lists_core_and_plugin_agents(plugins, home, bindir, monk
 
 
 def test_edit_format_is_strict():
-    from deployer.agents.edits import EditFormatError, parse_edits
+    from deployer.adapter.agents.edits import EditFormatError, parse_edits
 
     edits = parse_edits(
         "prose\n<<<<<<< WRITE a.py\nx = 1\n>>>>>>> END\n"
@@ -466,7 +466,7 @@ def test_edit_format_is_strict():
 
 
 def test_search_replace_application(tmp_path):
-    from deployer.agents.edits import apply_edits, parse_edits
+    from deployer.adapter.agents.edits import apply_edits, parse_edits
 
     (tmp_path / "a.py").write_text("x = 1\ny = 1\ny = 1\n")
     report = apply_edits(
@@ -489,7 +489,7 @@ def test_search_replace_application(tmp_path):
 
 
 def test_run_interface_parsing():
-    from deployer.agents.run_interface import RunInterfaceError, parse_run_interface
+    from deployer.adapter.agents.run_interface import RunInterfaceError, parse_run_interface
 
     ok = parse_run_interface(
         'text <run_interface>{"entrypoint": "a:b"}</run_interface> then '
@@ -514,7 +514,7 @@ def test_run_interface_parsing():
 
 def test_cli_deploy_with_agent_and_model(llm, plugins, home, no_entry, monkeypatch):
     ep = plugins.make("plain")
-    monkeypatch.setattr("deployer.registry.default_entry_points", lambda: [ep])
+    monkeypatch.setattr("deployer.plugins.registry.default_entry_points", lambda: [ep])
     llm.script(json.dumps({"strategy": "plain", "reasoning": "only one"}))
     llm.script(write("app.py", APP_ALONE) + interface())
     runner = CliRunner()

@@ -11,12 +11,12 @@ import time
 import pytest
 from llm_support import MODEL, SECRET, Reply, scripted_llm, selection
 
-from deployer.llm import LLMClient, LLMError
-from deployer.llm_digest import describe_repository
+from deployer.llm.client import LLMClient, LLMError
 from deployer.models import SolutionResult
 from deployer.paths import cache_dir
-from deployer.registry import StrategyRegistry
-from deployer.selector import SelectorAgent
+from deployer.plugins.registry import StrategyRegistry
+from deployer.repo.describe import describe_repository
+from deployer.selector.agent import SelectorAgent
 
 
 @pytest.fixture
@@ -285,12 +285,13 @@ def test_select_without_a_model_does_not_import_litellm(repo, tmp_path):
         f"""
         import sys
         sys.argv = ["deployer", "select", {str(repo)!r}, "--json"]
-        from deployer.cli import main
+        from deployer.cli.main import main
         try:
             main()
         except SystemExit:
             pass
-        heavy = {{"litellm", "openai", "tiktoken", "deployer.llm_selector", "deployer.agents"}}
+        heavy = {{"litellm", "openai", "tiktoken", "deployer.selector.llm",
+                  "deployer.adapter.agents"}}
         print(sorted(heavy & set(sys.modules)))
         """
     )
@@ -309,10 +310,10 @@ def test_select_without_a_model_does_not_import_litellm(repo, tmp_path):
 def test_cli_select_with_model_cache_and_no_cache(llm, plugins, home, repo, monkeypatch):
     from click.testing import CliRunner
 
-    from deployer.cli import main
+    from deployer.cli.main import main
 
     eps = [plugins.make("numeric", baseline=0.5), plugins.make("plain")]
-    monkeypatch.setattr("deployer.registry.default_entry_points", lambda: eps)
+    monkeypatch.setattr("deployer.plugins.registry.default_entry_points", lambda: eps)
     llm.script(selection("numeric", "from the cli", confidence=0.9))
     runner = CliRunner()
     first = runner.invoke(main, ["select", str(repo), "--model", MODEL, "--json"])

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from deployer.errors import OptionError, PluginError
 from deployer.models import DeployConfig, DeploymentInfo, RunInterface, SolutionResult
-from deployer.strategy_config import OptionSpec, parse_strategy_config
+from deployer.plugins.strategy_config import OptionSpec, parse_strategy_config
 
 MINIMAL = "api_version: 1\nname: demo\nsummary: s\nprovider: p\ninterface: function\n"
 MINIMAL += "runner: 'pkg.runner:DemoRunner'\n"

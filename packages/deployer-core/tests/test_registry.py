@@ -8,7 +8,7 @@ from importlib.metadata import EntryPoint
 import pytest
 
 from deployer.errors import PluginError, StrategyNotFoundError
-from deployer.registry import StrategyRegistry
+from deployer.plugins.registry import StrategyRegistry
 
 
 def test_lists_valid_plugin_with_instructions(plugins, home):

@@ -8,10 +8,10 @@ import tomllib
 import pytest
 from click.testing import CliRunner
 
-from deployer.cli import main
+from deployer.cli.main import main
+from deployer.cli.scaffold import new_strategy
 from deployer.errors import UsageError
-from deployer.scaffold import new_strategy
-from deployer.strategy_config import parse_strategy_config
+from deployer.plugins.strategy_config import parse_strategy_config
 
 pytest_plugins = ["pytester"]
 

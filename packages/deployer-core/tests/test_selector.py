@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from deployer.digest import goal_from_readme, read_requirements, scan_repository
 from deployer.errors import SolutionError, StrategyNotFoundError
 from deployer.models import SolutionResult
-from deployer.registry import StrategyRegistry
-from deployer.selector import SelectorAgent
+from deployer.plugins.registry import StrategyRegistry
+from deployer.repo.digest import goal_from_readme, read_requirements, scan_repository
+from deployer.selector.agent import SelectorAgent
 
 
 @pytest.fixture

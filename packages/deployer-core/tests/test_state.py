@@ -7,9 +7,9 @@ import sqlite3
 
 import pytest
 
+from deployer.deployment.state import StateStore
 from deployer.errors import DeploymentNotFoundError, NameTakenError, StateError
 from deployer.models import DeploymentInfo
-from deployer.state import StateStore
 
 
 def _info(name: str, tmp_path) -> DeploymentInfo:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.venvs import (
+from deployer.runtime.venvs import (
     cache_key,
     install_error,
     normalise_requirement,
@@ -79,7 +79,7 @@ def test_layered_venv_sees_the_parent_site_and_is_cached_separately(
 ) -> None:
     """A layered environment imports what deployer's own interpreter has (here: pydantic)
     without installing it, and is keyed apart from a plain one."""
-    from deployer.venvs import ensure_venv, site_dirs, venv_python
+    from deployer.runtime.venvs import ensure_venv, site_dirs, venv_python
 
     root = tmp_path / "sol"
     root.mkdir()

@@ -64,11 +64,11 @@ def main() -> int:
 
     import httpx
 
-    from deployer.adapter import AdapterAgent
+    from deployer.adapter.agent import AdapterAgent
     from deployer.models import DeploymentSetting, SolutionResult
     from deployer.paths import deployment_dir
-    from deployer.registry import StrategyRegistry
-    from deployer.runner import RunnerContext
+    from deployer.plugins.registry import StrategyRegistry
+    from deployer.runtime.runner import RunnerContext
     from deployer_docker import container as ct
     from deployer_docker.build import build_image
     from deployer_docker.engine import check_engine

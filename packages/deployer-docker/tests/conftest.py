@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.registry import StrategyRegistry
+from deployer.plugins.registry import StrategyRegistry
 from docker_support import Deployments, Engine, locate_or_start_engine, remove_images, stop_daemon
 
 

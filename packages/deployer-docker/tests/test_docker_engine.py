@@ -9,10 +9,10 @@ import logging
 import httpx
 import pytest
 
+from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError
-from deployer.factory import DeploymentFactory
 from deployer.models import DeployConfig, Resources, SolutionResult
-from deployer.registry import StrategyRegistry
+from deployer.plugins.registry import StrategyRegistry
 from deployer.testing import tree_hash
 from docker_support import EXAMPLES, Deployments, Engine
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from deployer.adapter import AdapterAgent
+from deployer.adapter.agent import AdapterAgent
 from deployer.errors import DeployFailedError, RunnerError
 from deployer.models import DeploymentSetting, Resources, RunInterface, SolutionResult
-from deployer.registry import StrategyRegistry
-from deployer.runner import RunnerContext
-from deployer.selector import SelectorAgent
+from deployer.plugins.registry import StrategyRegistry
+from deployer.runtime.runner import RunnerContext
+from deployer.selector.agent import SelectorAgent
 from deployer.testing import tree_hash
 from deployer_docker import container as ct
 from deployer_docker.build import BuildLog

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.registry import StrategyRegistry
+from deployer.plugins.registry import StrategyRegistry
 from deployer_langgraph import settings
 from langgraph_support import Deployments, DevServer
 

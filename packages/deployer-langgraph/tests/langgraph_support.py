@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from deployer.factory import DeploymentFactory
+from deployer.deployment.factory import DeploymentFactory
+from deployer.deployment.software import DeployedSoftware
 from deployer.models import DeployConfig, SolutionResult
-from deployer.registry import StrategyRegistry
-from deployer.software import DeployedSoftware
+from deployer.plugins.registry import StrategyRegistry
 from deployer_langgraph import devserver, settings
 
 REPO = Path(__file__).resolve().parents[3]

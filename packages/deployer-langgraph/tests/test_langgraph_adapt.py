@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from deployer.adapter import AdapterAgent
+from deployer.adapter.agent import AdapterAgent
 from deployer.errors import DeployFailedError
 from deployer.models import AdaptationResult, DeploymentSetting, SolutionResult
-from deployer.registry import StrategyRegistry
+from deployer.plugins.registry import StrategyRegistry
 from deployer.testing import tree_hash
 from deployer_langgraph import workspace
 from langgraph_support import AGENT_EXAMPLE, run_python, write_solution

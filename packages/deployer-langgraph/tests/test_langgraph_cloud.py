@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from deployer.adapter import AdapterAgent
+from deployer.adapter.agent import AdapterAgent
 from deployer.errors import DeployFailedError
 from deployer.models import DeploymentSetting, SolutionResult
-from deployer.registry import StrategyRegistry
+from deployer.plugins.registry import StrategyRegistry
 from deployer_langgraph import devserver
 from langgraph_support import (
     AGENT_EXAMPLE,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from deployer.deployment.software import DeployedSoftware
 from deployer.errors import DeployFailedError, PortInUseError
-from deployer.software import DeployedSoftware
 from deployer.testing import tree_hash
 from deployer_langgraph import devserver
 from deployer_langgraph.client import thread_uuid

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from deployer.deployment.factory import deploy
 from deployer.errors import OptionError, StrategyUnavailableError
-from deployer.factory import deploy
 from deployer.models import SolutionResult
-from deployer.registry import StrategyRegistry
-from deployer.selector import SelectorAgent
+from deployer.plugins.registry import StrategyRegistry
+from deployer.selector.agent import SelectorAgent
 from deployer_langgraph import settings
 from deployer_langgraph.client import split_thread, thread_uuid
 from langgraph_support import AGENT_EXAMPLE, FUNCTION_EXAMPLE, write_solution

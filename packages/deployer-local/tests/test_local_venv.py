@@ -11,7 +11,7 @@ import pytest
 
 from deployer.errors import DeployFailedError
 from deployer.paths import cache_dir
-from deployer.venvs import venv_python
+from deployer.runtime.venvs import venv_python
 
 
 def test_dependency_that_cannot_install(

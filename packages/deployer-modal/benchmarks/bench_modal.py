@@ -68,9 +68,9 @@ def direct_function(path: Path, filename: str) -> Callable[..., Any]:
 
 
 def adaptation(repeats: int) -> None:
-    from deployer.adapter import AdapterAgent
+    from deployer.adapter.agent import AdapterAgent
     from deployer.models import DeploymentSetting, SolutionResult
-    from deployer.registry import StrategyRegistry
+    from deployer.plugins.registry import StrategyRegistry
     from deployer_modal import sdk
 
     print("== adaptation (milliseconds) ==")

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from deployer.adapter import AdapterAgent
+from deployer.adapter.agent import AdapterAgent
 from deployer.models import DeploymentSetting, Resources, SolutionResult
 from deployer.paths import deployment_dir
-from deployer.registry import StrategyRegistry
-from deployer.runner import RunnerContext
+from deployer.plugins.registry import StrategyRegistry
+from deployer.runtime.runner import RunnerContext
 from deployer_modal import sdk
 from deployer_modal.runner import ModalRunner
 from modal_support import FAKE_API, write_solution

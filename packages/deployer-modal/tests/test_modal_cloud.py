@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from deployer.factory import DeploymentFactory, attach
+from deployer.deployment.factory import DeploymentFactory, attach
+from deployer.deployment.software import DeployedSoftware
 from deployer.models import DeployConfig, SolutionResult
-from deployer.software import DeployedSoftware
 from modal_support import EXAMPLES, cloud_ready, write_solution
 
 REASON = cloud_ready()

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError, RunnerError, StrategyUnavailableError
-from deployer.factory import DeploymentFactory
 from deployer.models import DeployConfig, SolutionResult
 from deployer.paths import workspaces_dir
 from modal_support import EXAMPLES, files_under

@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
+from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError
-from deployer.factory import DeploymentFactory
 from deployer.models import DeployConfig, SolutionResult
 from deployer.testing import tree_hash
 from deployer_modal.runner import ModalRunner
@@ -155,7 +155,7 @@ def test_env_reaches_the_solution_and_no_generated_file(
 
 
 def test_factory_records_and_attaches(deployments) -> None:
-    from deployer.factory import attach
+    from deployer.deployment.factory import attach
 
     config = DeployConfig(
         solution=SolutionResult(code_path=EXAMPLES / "modal_classifier"),

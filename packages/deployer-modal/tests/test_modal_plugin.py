@@ -12,8 +12,8 @@ import pytest
 
 from deployer.errors import DeployFailedError
 from deployer.models import Resources, SolutionResult
-from deployer.runner import RunnerContext
-from deployer.selector import SelectorAgent
+from deployer.runtime.runner import RunnerContext
+from deployer.selector.agent import SelectorAgent
 from deployer.testing import ConformanceSuite
 from deployer_modal import credentials, settings
 from modal_support import EXAMPLES, write_solution
@@ -105,7 +105,7 @@ def test_strategies_command_shows_the_reason(tmp_path: Path) -> None:
 
 
 def test_selection_passes_over_modal_without_token_with_the_reason() -> None:
-    from deployer.registry import StrategyRegistry
+    from deployer.plugins.registry import StrategyRegistry
 
     setting = SelectorAgent(StrategyRegistry(enabled=["modal", "local"])).select(
         SolutionResult(code_path=EXAMPLES / "modal_classifier")
@@ -117,7 +117,7 @@ def test_selection_passes_over_modal_without_token_with_the_reason() -> None:
 
 
 def test_selection_picks_modal_with_a_token(fake_token) -> None:
-    from deployer.registry import StrategyRegistry
+    from deployer.plugins.registry import StrategyRegistry
 
     setting = SelectorAgent(StrategyRegistry(enabled=["modal", "local"])).select(
         SolutionResult(code_path=EXAMPLES / "modal_classifier")
@@ -127,7 +127,7 @@ def test_selection_picks_modal_with_a_token(fake_token) -> None:
 
 
 def test_gpu_signals_outweigh_local(tmp_path: Path, fake_token) -> None:
-    from deployer.registry import StrategyRegistry
+    from deployer.plugins.registry import StrategyRegistry
 
     source = write_solution(
         tmp_path / "gpu",
@@ -199,7 +199,7 @@ def test_settings_hold_no_secret_values(tmp_path: Path) -> None:
 
 
 def test_torch_on_cpu_alone_is_no_gpu_need(tmp_path: Path, fake_token) -> None:
-    from deployer.registry import StrategyRegistry
+    from deployer.plugins.registry import StrategyRegistry
 
     source = write_solution(
         tmp_path / "cpu",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from deployer.runner import failure, success
+from deployer.runtime.runner import failure, success
 
 if TYPE_CHECKING:
     from bentoml import SyncHTTPClient

@@ -2,7 +2,7 @@
 
 A solution without dependencies is served by deployer's own interpreter, which has bentoml
 (a dependency of this package). A solution with a requirements.txt or `[project]
-dependencies` gets a layered virtual environment from core (`deployer.venvs`): its own
+dependencies` gets a layered virtual environment from core (`deployer.runtime.venvs`): its own
 site-packages first, then deployer's, so bentoml and whatever is already installed are
 shared and pip installs only what is missing or pinned differently.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from deployer.venvs import ensure_venv, read_dependencies, site_dirs, venv_python
+from deployer.runtime.venvs import ensure_venv, read_dependencies, site_dirs, venv_python
 
 
 def serving_python(workspace: Path, log_path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""The `bentoml serve` process of a local deployment, through core's `deployer.processes`.
+"""The `bentoml serve` process of a local deployment, through core's `deployer.runtime.processes`.
 
 `bentoml serve` runs in its own session; stopping signals the whole group and the workers the
 arbiter starts in sessions of their own (core's terminate follows descendants).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deployer.processes import (
+from deployer.runtime.processes import (
     descendants,
     free_port,
     is_alive,
@@ -17,7 +17,7 @@ from deployer.processes import (
     read_tail,
     terminate,
 )
-from deployer.processes import spawn as launch
+from deployer.runtime.processes import spawn as launch
 
 __all__ = [
     "descendants",

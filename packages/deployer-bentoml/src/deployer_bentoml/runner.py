@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from deployer.errors import DeployFailedError, PortInUseError, RunnerError
-from deployer.runner import Runner, RunnerContext, RunnerStatus, failure
+from deployer.runtime.runner import Runner, RunnerContext, RunnerStatus, failure
 from deployer_bentoml import client as bento_client
 from deployer_bentoml import cloud, process
 from deployer_bentoml.env import serving_python

@@ -21,10 +21,10 @@ from typing import Any
 
 import yaml
 
-from deployer.adapter import template_context
-from deployer.entrypoints import module_file
 from deployer.errors import DeployFailedError
-from deployer.runner import RunnerContext
+from deployer.plugin import template_context
+from deployer.repo.entrypoints import module_file
+from deployer.runtime.runner import RunnerContext
 
 GENERATED_MARKER = "deployer-bentoml: generated"
 LOAD_FAILED_MARKER = "deployer-bentoml: loading failed"  # logged by the generated service.py

@@ -1,5 +1,5 @@
 """`python -m deployer` is the `deployer` command."""
 
-from deployer.cli import main
+from deployer.cli.main import main
 
 main()

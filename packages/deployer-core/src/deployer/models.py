@@ -78,7 +78,9 @@ class DeployConfig(BaseModel):
     @classmethod
     def _entrypoint_shape(cls, value: str | None) -> str | None:
         if value is not None and not ENTRYPOINT_PATTERN.match(value):
-            raise ValueError(f"entry point {value!r} must look like 'module:function' or 'module:Class.method'")
+            raise ValueError(
+                f"entry point {value!r} must look like 'module:function' or 'module:Class.method'"
+            )
         return value
 
     @field_validator("name")

@@ -29,16 +29,16 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from deployer.hookspecs import Availability, CodingAgentSpec, StrategyPackage, hookimpl
+from deployer.plugins.hookspecs import Availability, CodingAgentSpec, StrategyPackage, hookimpl
 
 _LAZY: dict[str, str] = {
     # the runner contract
-    "Runner": "deployer.runner",
-    "RunnerContext": "deployer.runner",
-    "RunnerStatus": "deployer.runner",
-    "success": "deployer.runner",
-    "failure": "deployer.runner",
-    "tail_lines": "deployer.runner",
+    "Runner": "deployer.runtime.runner",
+    "RunnerContext": "deployer.runtime.runner",
+    "RunnerStatus": "deployer.runtime.runner",
+    "success": "deployer.runtime.runner",
+    "failure": "deployer.runtime.runner",
+    "tail_lines": "deployer.runtime.runner",
     # data
     "RunInterface": "deployer.models",
     "Resources": "deployer.models",
@@ -51,30 +51,30 @@ _LAZY: dict[str, str] = {
     "StrategyUnavailableError": "deployer.errors",
     "AdaptationError": "deployer.errors",
     # processes
-    "spawn": "deployer.processes",
-    "terminate": "deployer.processes",
-    "is_alive": "deployer.processes",
-    "pid_start_time": "deployer.processes",
-    "wait_until_ready": "deployer.processes",
-    "read_tail": "deployer.processes",
-    "log_excerpt": "deployer.processes",
-    "log_size": "deployer.processes",
-    "check_port_free": "deployer.processes",
-    "port_in_use_error": "deployer.processes",
-    "free_port": "deployer.processes",
-    "exit_reason": "deployer.processes",
+    "spawn": "deployer.runtime.processes",
+    "terminate": "deployer.runtime.processes",
+    "is_alive": "deployer.runtime.processes",
+    "pid_start_time": "deployer.runtime.processes",
+    "wait_until_ready": "deployer.runtime.processes",
+    "read_tail": "deployer.runtime.processes",
+    "log_excerpt": "deployer.runtime.processes",
+    "log_size": "deployer.runtime.processes",
+    "check_port_free": "deployer.runtime.processes",
+    "port_in_use_error": "deployer.runtime.processes",
+    "free_port": "deployer.runtime.processes",
+    "exit_reason": "deployer.runtime.processes",
     # environments
-    "ensure_venv": "deployer.venvs",
-    "default_python": "deployer.venvs",
-    "venv_python": "deployer.venvs",
-    "is_usable": "deployer.venvs",
-    "site_dirs": "deployer.venvs",
-    "read_dependencies": "deployer.venvs",
-    "failed_requirement": "deployer.venvs",
-    "pip_error_lines": "deployer.venvs",
+    "ensure_venv": "deployer.runtime.venvs",
+    "default_python": "deployer.runtime.venvs",
+    "venv_python": "deployer.runtime.venvs",
+    "is_usable": "deployer.runtime.venvs",
+    "site_dirs": "deployer.runtime.venvs",
+    "read_dependencies": "deployer.runtime.venvs",
+    "failed_requirement": "deployer.runtime.venvs",
+    "pip_error_lines": "deployer.runtime.venvs",
     # workspaces
-    "module_file": "deployer.entrypoints",
-    "template_context": "deployer.adapter",
+    "module_file": "deployer.repo.entrypoints",
+    "template_context": "deployer.adapter.templates",
     "cache_dir": "deployer.paths",
 }
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import httpx
 
 from deployer.errors import DeployerError, DeployFailedError, RunnerError
-from deployer.runner import Runner, RunnerContext, RunnerStatus, failure, success
+from deployer.runtime.runner import Runner, RunnerContext, RunnerStatus, failure, success
 from deployer_docker import container as ct
 from deployer_docker import sdk
 from deployer_docker.build import build_image
@@ -619,7 +619,7 @@ class DockerRunner(Runner):
                     ) from None
         build_log = self.runtime_dir / BUILD_LOG
         if build_log.is_file():
-            from deployer.runner import tail_lines
+            from deployer.runtime.runner import tail_lines
 
             return tail_lines(build_log.read_text(encoding="utf-8", errors="replace"), tail)
         return ""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from deployer.errors import DeployFailedError
 from deployer.paths import cache_dir
-from deployer.venvs import failed_requirement, pip_error_lines
+from deployer.runtime.venvs import failed_requirement, pip_error_lines
 
 DOWNLOAD_TIMEOUT = 1800.0
 # Run inside the base image: what the wheels must fit. Standard library only.

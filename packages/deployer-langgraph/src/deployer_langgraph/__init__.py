@@ -7,7 +7,7 @@ Imports nothing but `deployer`, the standard library and this package's standard
 from __future__ import annotations
 
 from deployer import StrategyPackage, hookimpl
-from deployer.hookspecs import Availability
+from deployer.plugins.hookspecs import Availability
 from deployer_langgraph import settings
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from langgraph_sdk.client import SyncLangGraphClient
 
-from deployer.runner import failure, success
+from deployer.runtime.runner import failure, success
 
 WRAPPER_NAME = "deployer_function"  # the compiled name of deployer_graph.py's wrapper
 THREAD_KEY = "thread"

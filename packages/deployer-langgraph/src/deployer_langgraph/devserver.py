@@ -15,15 +15,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from deployer import processes
 from deployer.errors import DeployFailedError
-from deployer.processes import (
+from deployer.runtime import processes
+from deployer.runtime.processes import (
     check_port_free,
     free_port,
     is_alive,
     pid_start_time,
 )
-from deployer.processes import port_in_use_error as port_in_use
+from deployer.runtime.processes import port_in_use_error as port_in_use
 
 __all__ = [
     "check_port_free",
@@ -47,7 +47,7 @@ _KEY_LINES = (
 )
 
 
-# -- processes and ports: core's deployer.processes --------------------------------------
+# -- processes and ports: core's deployer.runtime.processes --------------------------------------
 
 
 def terminate(

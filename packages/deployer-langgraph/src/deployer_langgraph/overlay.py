@@ -2,7 +2,7 @@
 
 `langgraph dev` imports the graph into its own interpreter, so the solution's requirements
 must be importable there. Installing langgraph-api into a fresh environment per solution
-would take minutes; instead core's `deployer.venvs` makes an *overlay*: a venv whose
+would take minutes; instead core's `deployer.runtime.venvs` makes an *overlay*: a venv whose
 site-packages holds the solution's packages, with the launcher's site-packages (where
 langgraph-cli[inmem] lives) appended by a .pth file. The overlay's own packages come first, so
 a solution's pins win; requirements the launcher already satisfies need no overlay at all.
@@ -14,7 +14,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from deployer.venvs import (
+from deployer.runtime.venvs import (
     Dependencies,
     ensure_venv,
     is_usable,

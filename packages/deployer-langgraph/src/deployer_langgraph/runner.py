@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from deployer.errors import DeployFailedError, StrategyUnavailableError
-from deployer.runner import Runner, RunnerContext, RunnerStatus, failure, success
+from deployer.runtime.runner import Runner, RunnerContext, RunnerStatus, failure, success
 from deployer_langgraph import devserver, overlay, settings, workspace
 
 if TYPE_CHECKING:

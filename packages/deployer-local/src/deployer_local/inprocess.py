@@ -24,7 +24,7 @@ from types import ModuleType
 from typing import Any
 
 from deployer.errors import DeployFailedError
-from deployer.runner import failure, success
+from deployer.runtime.runner import failure, success
 
 PREFIX = "_deployer_local_"
 

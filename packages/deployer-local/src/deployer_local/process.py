@@ -1,7 +1,7 @@
 """Starting the stdlib server of a process-mode deployment and waiting until it is ready.
 
 The generic parts (pid identity, stopping a process group, log tails, readiness polling) are
-core's `deployer.processes`.
+core's `deployer.runtime.processes`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from deployer.errors import DeployFailedError
-from deployer.processes import (
+from deployer.runtime.processes import (
     is_alive,
     log_excerpt,
     pid_start_time,

@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 import httpx
 
 from deployer.errors import DeployFailedError
-from deployer.processes import check_port_free
-from deployer.runner import Runner, RunnerContext, RunnerStatus, failure
-from deployer.venvs import default_python, ensure_venv, is_usable, venv_python
+from deployer.runtime.processes import check_port_free
+from deployer.runtime.runner import Runner, RunnerContext, RunnerStatus, failure
+from deployer.runtime.venvs import default_python, ensure_venv, is_usable, venv_python
 from deployer_local import inprocess, process
 
 SERVER_FILE = "deployer_server.py"

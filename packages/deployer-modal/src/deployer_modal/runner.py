@@ -21,7 +21,14 @@ from typing import Any, ClassVar
 import httpx
 
 from deployer.errors import DeployerError, DeployFailedError, RunnerError, StrategyUnavailableError
-from deployer.runner import Runner, RunnerContext, RunnerStatus, failure, success, tail_lines
+from deployer.runtime.runner import (
+    Runner,
+    RunnerContext,
+    RunnerStatus,
+    failure,
+    success,
+    tail_lines,
+)
 from deployer_modal import sdk, settings
 from deployer_modal.credentials import missing_credentials
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from deployer.errors import DeployFailedError
-from deployer.runner import RunnerContext
+from deployer.runtime.runner import RunnerContext
 
 SETTINGS_FILE = "deployer_modal.json"
 MAX_TIMEOUT = 86_400  # Modal's limit for a function's timeout, in seconds

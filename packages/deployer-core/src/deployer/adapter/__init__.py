@@ -1,0 +1,1 @@
+"""Adaptation: the AdapterAgent, templates, validation and the coding agents."""

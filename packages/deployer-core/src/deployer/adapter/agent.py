@@ -1,0 +1,234 @@
+"""AdapterAgent: makes an adapted copy of a solution for a strategy.
+
+The template layer (this module) copies the solution into a fresh workspace, resolves the entry
+point, renders the strategy's templates into the copy and validates the result. The original
+solution directory is only ever read.
+
+When the templates cannot apply (no entry point, or several) and a coding agent is configured,
+or when the user asks for one (`adaptation="agent"`), a coding agent adapts the copy instead
+(`deployer.adapter.agents`, imported only then), guided by the strategy's adapter instruction.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deployer.adapter.templates import render_templates, template_context
+from deployer.adapter.validation import validate_adaptation
+from deployer.errors import AdaptationError, DeployerError, EntrypointError, UsageError
+from deployer.models import AdaptationResult, DeploymentSetting, RunInterface, SolutionResult
+from deployer.paths import cache_dir, deployment_dir, workspaces_dir
+from deployer.plugins.registry import Strategy, StrategyRegistry
+from deployer.repo.entrypoints import describe_entrypoint, resolve_entrypoint
+from deployer.repo.ignore import copy_solution
+from deployer.repo.solution import check_solution_path
+
+if TYPE_CHECKING:
+    from deployer.deployment.plan import DeploymentPlan
+
+ADAPTATIONS = ("auto", "templates", "agent")
+
+
+@dataclass
+class AdaptRequest:
+    """What the user asked of the adaptation (everything but the solution and the strategy)."""
+
+    entrypoint: str | None = None
+    name: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    workspace: Path | None = None
+    coding_agent: str | None = None
+    adaptation: str = "auto"
+    llm_model: str | None = None
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.options = dict(self.options or {})
+        self.env = dict(self.env or {})
+
+
+class AdapterAgent:
+    """Adapts solutions for strategies; `adapt` never writes outside the new workspace."""
+
+    def __init__(self, registry: StrategyRegistry | None = None) -> None:
+        self.registry = registry or StrategyRegistry()
+
+    def adapt(
+        self,
+        solution: SolutionResult,
+        setting: DeploymentSetting,
+        request: AdaptRequest | None = None,
+        *,
+        plan: DeploymentPlan | None = None,
+        progress: Callable[[str], None] | None = None,
+        **wishes: Any,
+    ) -> AdaptationResult:
+        """Adapt a copy of the solution. `wishes` are the fields of `AdaptRequest` (a shortcut
+        for callers without one). The factory passes its `plan`, so the strategy, its options
+        and the checked path are not resolved a second time.
+
+        The coding agent (`request.coding_agent`, default $DEPLOYER_CODING_AGENT) is used when
+        the templates cannot apply, or always with `adaptation="agent"`; never with
+        `adaptation="templates"`. `request.env` values are secrets: their names may be told to
+        an agent, their values never reach a prompt or a log."""
+        from deployer.adapter.agents import configured_agent
+
+        request = request or AdaptRequest(**wishes)
+        entrypoint, name, llm_model = request.entrypoint, request.name, request.llm_model
+        adaptation = request.adaptation
+        if plan is not None:
+            source, strategy, resolved_options = plan.source, plan.strategy, plan.options
+        else:
+            source = check_solution_path(solution.code_path)
+            strategy = self.registry.get_strategy(setting.strategy)
+            resolved_options = strategy.config.resolve_options(request.options)
+        if adaptation not in ADAPTATIONS:
+            raise UsageError(f"adaptation must be auto, templates or agent, not {adaptation!r}")
+        agent_name = configured_agent(request.coding_agent)
+        label = name or source.name.lower().replace(" ", "-") or "solution"
+        target = request.workspace or workspaces_dir() / f"{label}-{uuid.uuid4().hex[:8]}"
+        if target.exists():
+            raise AdaptationError(f"workspace {target} exists already")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        log_path: Path | None = None
+        try:
+            work = staging / "ws"
+            copy_solution(source, work)
+            reason = ""
+            if adaptation == "agent":
+                reason = "the user asked for a coding agent to adapt this repository"
+                agent_name = agent_name or _default_agent(llm_model)
+            else:
+                try:
+                    chosen = resolve_entrypoint(work, entrypoint)
+                except EntrypointError as exc:
+                    if adaptation == "templates" or entrypoint or agent_name is None:
+                        if adaptation == "auto" and not entrypoint:
+                            exc.hint = (exc.hint or "") + (
+                                "; or let a coding agent adapt it: --agent NAME "
+                                "(deployer agents lists them)"
+                            )
+                        raise
+                    problem = exc.message.replace(f" in {work}", "").replace(str(work), ".")
+                    reason = (
+                        "deployer's templates cannot adapt this repository by themselves: "
+                        f"{problem}. Give it one clear entry point."
+                    )
+            if reason:
+                assert agent_name is not None
+                log_path = (
+                    deployment_dir(name) / "adaptation.log"
+                    if name
+                    else workspaces_dir() / f"{target.name}.adaptation.log"
+                )
+                interface, changed, notes = self._adapt_with_agent(
+                    agent_name, solution, strategy, work, source, reason, label,
+                    resolved_options, entrypoint, llm_model, request.env, log_path, progress,
+                )  # fmt: skip
+            else:
+                interface = describe_entrypoint(work, chosen)
+                defaults = strategy.config.run_interface
+                interface.kind = defaults.kind
+                interface.http_path = defaults.http_path
+                context = template_context(
+                    label, chosen, interface.calling_convention, resolved_options
+                )
+                changed, notes = render_templates(strategy, work, context)
+                notes.extend(validate_adaptation(strategy, work, chosen, changed))
+                smoke = self.registry.smoke_check(strategy, work, interface)
+                if smoke:
+                    raise AdaptationError(f"the {strategy.name} smoke check failed: {smoke}")
+            os.replace(work, target)
+        except DeployerError as exc:
+            if log_path is not None:
+                _keep_failed_log(log_path, label, exc)
+            raise
+        except Exception as exc:
+            raise AdaptationError(f"adapting {source} for {strategy.name!r} failed: {exc}") from exc
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return AdaptationResult(
+            strategy=strategy.name,
+            source_path=source,
+            adapted_path=target,
+            run_interface=interface,
+            files_changed=changed,
+            method="coding_agent" if reason else "templates",
+            validation=notes,
+            agent=agent_name if reason else None,
+            log_path=log_path,
+        )
+
+    def _adapt_with_agent(
+        self,
+        agent_name: str,
+        solution: SolutionResult,
+        strategy: Strategy,
+        work: Path,
+        source: Path,
+        reason: str,
+        label: str,
+        options: dict[str, Any],
+        entrypoint: str | None,
+        llm_model: str | None,
+        env: dict[str, str],
+        log_path: Path,
+        progress: Callable[[str], None] | None,
+    ) -> tuple[RunInterface, list[str], list[str]]:
+        from deployer.adapter.agents.base import AgentLog
+        from deployer.adapter.agents.driver import AgentAdaptation
+        from deployer.llm.client import configured_model, secret_values
+        from deployer.repo.digest import goal_from_readme
+
+        secrets = secret_values(env)
+        outcome = AgentAdaptation(
+            agent_name=agent_name,
+            registry=self.registry,
+            strategy=strategy,
+            work=work,
+            source=source,
+            goal=solution.goal.strip() or goal_from_readme(source),
+            reason=reason,
+            label=label,
+            options=options,
+            log=AgentLog(log_path, secrets),
+            model=configured_model(llm_model),
+            entrypoint=entrypoint,
+            env_keys=sorted(env),
+            secrets=secrets,
+            progress=progress or (lambda step: None),
+        ).run()
+        notes = [f"adapted by the coding agent {agent_name}", *outcome.notes]
+        return outcome.interface, outcome.changed, notes
+
+
+def _default_agent(llm_model: str | None) -> str:
+    from deployer.llm.client import configured_model
+
+    if configured_model(llm_model):
+        return "llm-editor"
+    raise UsageError(
+        "a coding agent was asked for, but none is chosen and no model is configured",
+        hint="pass --agent NAME (deployer agents lists them), or --model for llm-editor",
+    )
+
+
+def _keep_failed_log(log_path: Path, label: str, error: DeployerError) -> None:
+    """A failed deployment's directory is removed: keep the agent's log where users find it."""
+    if not log_path.is_file():
+        return
+    kept = cache_dir("failed-adaptations") / f"{label}-{uuid.uuid4().hex[:6]}.log"
+    try:
+        shutil.move(str(log_path), kept)
+    except OSError:
+        return
+    error.hint = f"{error.hint + '; ' if error.hint else ''}the coding agent's log: {kept}"
+    error.hint = error.hint.replace(f"see the adaptation log: {log_path}; ", "")

@@ -1,0 +1,476 @@
+"""The `deployer` command line.
+
+Exit codes: 0 success; 1 the solution returned an error envelope (run) or an unexpected
+failure; 2 bad usage or input; 3 strategy unavailable or plugin broken; 4 no such deployment;
+5 adaptation or deployment failed; 6 a runner operation failed; 7 the state store failed.
+Errors go to standard error as one line (and a hint line); `--json` output goes to standard
+output and is stable (see the README).
+
+Only click is imported at start-up: rich, the registry and pydantic models load inside the
+commands that use them, so `deployer --help` answers quickly and never imports an SDK.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from deployer.deployment.factory import DeploymentFactory
+    from deployer.models import SolutionResult
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _stdout_console() -> Any:
+    """Tables on standard output; piped output gets a wide fixed width, not 80 columns."""
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)
+    return console
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def handle_errors(func: F) -> F:
+    """Turn deployer's errors (and pydantic's) into one readable line and a meaningful exit."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from pydantic import ValidationError
+
+        from deployer.errors import DeployerError, usage_error_from
+
+        try:
+            return func(*args, **kwargs)
+        except (DeployerError, ValidationError) as exc:
+            error = usage_error_from(exc) if isinstance(exc, ValidationError) else exc
+            click.echo(f"error: {error.message}", err=True)
+            if error.hint:
+                click.echo(f"hint: {error.hint}", err=True)
+            sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _factory() -> DeploymentFactory:
+    from deployer.deployment.factory import DeploymentFactory
+
+    return DeploymentFactory()
+
+
+def _solution(path: str, goal: str | None) -> SolutionResult:
+    from deployer.models import SolutionResult
+    from deployer.repo.solution import check_solution_path
+
+    return SolutionResult(code_path=check_solution_path(Path(path)), goal=goal or "")
+
+
+def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} must look like KEY=VALUE", param_hint=flag)
+        out[key.strip()] = value
+    return out
+
+
+def _allowed(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    if not names:
+        raise click.BadParameter("name at least one strategy", param_hint="--allow")
+    return names
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A spinner on standard error while long steps run (silent when not a terminal)."""
+    console = _stderr_console()
+    if not enabled or not console.is_terminal:
+        yield lambda step: None
+        return
+    with console.status("starting") as status:
+        yield lambda step: status.update(step)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="deployer-core", prog_name="deployer")
+def main() -> None:
+    """Turn a code repository into running software: deployer deploy PATH, then deployer run."""
+
+
+# -- strategies ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (a list of objects).")
+@handle_errors
+def strategies(name: str | None, as_json: bool) -> None:
+    """List installed strategies with their availability, or show one in detail."""
+    from deployer.plugins.registry import StrategyRegistry
+
+    registry = StrategyRegistry()
+    records = registry.records()
+    rows = []
+    for record in records:
+        row = record.model_dump(include={"name", "package", "version", "status", "summary"})
+        row["provider"] = record.provider
+        if record.status == "ok":
+            availability = registry.availability(record.name)
+            row |= {
+                "available": availability.available,
+                "reason": availability.reason,
+                "hint": availability.hint,
+            }
+        else:
+            row |= {"available": False, "reason": record.reason, "hint": record.hint}
+        rows.append(row)
+    if name is not None:
+        strategy = registry.get_strategy(name)
+        detail = next(r for r in rows if r["name"] == name)
+        detail["config"] = strategy.config.model_dump(mode="json")
+        if as_json:
+            _emit_json(detail)
+        else:
+            _print_strategy_detail(detail)
+        return
+    if as_json:
+        _emit_json(rows)
+        return
+    _print_strategies(rows)
+
+
+def _print_strategies(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    console = _stdout_console()
+    if not rows:
+        console.print("No strategy is installed. Try: pip install deployer-local")
+        return
+    table = Table("strategy", "package", "status", "available", "summary / reason (hint)")
+    for column in table.columns[:4]:
+        column.no_wrap = True
+    table.columns[4].overflow = "fold"
+    for row in rows:
+        package = f"{row['package'] or '?'} {row['version'] or ''}".strip()
+        available = "yes" if row["available"] else "no"
+        text = row["summary"] if row["available"] else f"{row['reason']}"
+        if row.get("hint") and not row["available"]:
+            text += f" (hint: {row['hint']})"
+        table.add_row(row["name"], package, row["status"], available, text)
+    console.print(table)
+
+
+def _print_strategy_detail(detail: dict[str, Any]) -> None:
+    import yaml
+
+    click.echo(f"{detail['name']} ({detail['package']} {detail['version']})")
+    click.echo(f"available: {'yes' if detail['available'] else 'no: ' + detail['reason']}")
+    click.echo(yaml.safe_dump(detail["config"], sort_keys=False).rstrip())
+
+
+# -- select ----------------------------------------------------------------------------------
+
+
+_MODEL_HELP = "LLM that chooses (any litellm model string; default: $DEPLOYER_LLM_MODEL)."
+_NO_CACHE_HELP = "Ask the model again instead of reusing its cached answer."
+
+
+@main.command()
+@click.argument("path")
+@click.option("--allow", help="Comma-separated strategies to choose from.")
+@click.option("--goal", help="What the solution is for (default: the start of its README).")
+@click.option("--model", help=_MODEL_HELP)
+@click.option("--no-cache", "no_cache", is_flag=True, help=_NO_CACHE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the DeploymentSetting as JSON.")
+@handle_errors
+def select(
+    path: str,
+    allow: str | None,
+    goal: str | None,
+    model: str | None,
+    no_cache: bool,
+    as_json: bool,
+) -> None:
+    """Choose a strategy for the solution at PATH and explain why."""
+    from deployer.plugins.registry import StrategyRegistry
+    from deployer.selector.agent import SelectorAgent, effective_goal, format_setting
+
+    solution = _solution(path, goal)
+    selector = SelectorAgent(StrategyRegistry(), model=model, use_cache=not no_cache)
+    setting = selector.select(solution, _allowed(allow))
+    if as_json:
+        _emit_json(setting.model_dump(mode="json"))
+    else:
+        click.echo(format_setting(setting, effective_goal(solution)))
+
+
+# -- deploy ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("path")
+@click.option("--strategy", default="auto", show_default=True, help="Strategy name or auto.")
+@click.option("--allow", help="Comma-separated strategies auto may choose from.")
+@click.option("--name", help="Deployment name (default: the directory name plus a suffix).")
+@click.option("--entrypoint", help="module:function to call.")
+@click.option("--goal", help="What the solution is for (default: the start of its README).")
+@click.option("--env", "env", multiple=True, metavar="K=V", help="Environment variable (secret).")
+@click.option("--option", "options", multiple=True, metavar="K=V", help="Strategy option.")
+@click.option("--startup-timeout", type=float, default=300.0, show_default=True)
+@click.option("--run-timeout", type=float, default=300.0, show_default=True)
+@click.option("--model", help=_MODEL_HELP + " Also drives the llm-editor agent.")
+@click.option("--no-cache", "no_cache", is_flag=True, help=_NO_CACHE_HELP)
+@click.option(
+    "--agent",
+    help="Coding agent for repositories the templates cannot adapt (deployer agents lists "
+    "them; default: $DEPLOYER_CODING_AGENT).",
+)
+@click.option(
+    "--adapt",
+    "adaptation",
+    type=click.Choice(["auto", "templates", "agent"]),
+    default="auto",
+    show_default=True,
+    help="auto: templates when the entry point is clear, else the coding agent; "
+    "agent: always the coding agent; templates: never.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the DeploymentInfo as JSON.")
+@handle_errors
+def deploy(
+    path: str,
+    strategy: str,
+    allow: str | None,
+    name: str | None,
+    entrypoint: str | None,
+    goal: str | None,
+    env: tuple[str, ...],
+    options: tuple[str, ...],
+    startup_timeout: float,
+    run_timeout: float,
+    model: str | None,
+    no_cache: bool,
+    agent: str | None,
+    adaptation: str,
+    as_json: bool,
+) -> None:
+    """Select, adapt and deploy the solution at PATH."""
+    from deployer.models import DeployConfig
+
+    config = DeployConfig(
+        solution=_solution(path, goal),
+        strategy=strategy,
+        allowed_strategies=_allowed(allow),
+        name=name,
+        entrypoint=entrypoint,
+        env=_pairs(env, "--env"),
+        options=_pairs(options, "--option"),
+        startup_timeout=startup_timeout,
+        run_timeout=run_timeout,
+        llm_model=model,
+        llm_cache=not no_cache,
+        coding_agent=agent,
+        adaptation=adaptation,
+    )
+    with _progress(not as_json) as progress:
+        software = _factory().create(config, progress)
+    info = software.info
+    if as_json:
+        _emit_json(info.model_dump(mode="json"))
+        return
+    click.echo(f"deployed {info.name} with {info.strategy} ({info.reasoning})")
+    if info.endpoint:
+        click.echo(f"endpoint: {info.endpoint}")
+    click.echo(f"call it:  deployer run {info.name} '{{...}}'")
+
+
+# -- run and lifecycle -----------------------------------------------------------------------
+
+
+def _read_inputs(payload: str | None) -> Any:
+    from deployer.errors import InputError
+
+    if payload is None or payload == "-":
+        if sys.stdin.isatty():
+            raise InputError("no input given", hint="pass a JSON object as argument or on stdin")
+        payload = sys.stdin.read()
+    try:
+        data = json.loads(payload)
+    except ValueError as exc:
+        raise InputError(f"input is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"input must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+@main.command()
+@click.argument("name")
+@click.argument("payload", required=False, metavar="[JSON]")
+@handle_errors
+def run(name: str, payload: str | None) -> None:
+    """Call deployment NAME with a JSON object (argument or stdin); prints the result envelope."""
+    inputs = _read_inputs(payload)
+    result = _factory().attach(name).run(inputs)
+    _emit_json(result)
+    if result.get("status") != "success":
+        sys.exit(1)
+
+
+@main.command(name="ls")
+@click.option("--json", "as_json", is_flag=True, help="Print a list of DeploymentInfo objects.")
+@handle_errors
+def list_deployments(as_json: bool) -> None:
+    """List deployments with their live status."""
+    from deployer.errors import DeployerError
+
+    factory = _factory()
+    rows = []
+    for info in factory.list():
+        status: str = info.status
+        try:
+            status = factory.attach(info.name).status()
+        except DeployerError:
+            status = "unknown"
+        rows.append(info.model_dump(mode="json") | {"status": status})
+    if as_json:
+        _emit_json(rows)
+        return
+    from rich.table import Table
+
+    if not rows:
+        click.echo("No deployments. Create one with: deployer deploy PATH")
+        return
+    table = Table("name", "strategy", "status", "endpoint", "source")
+    for row in rows:
+        table.add_row(
+            row["name"], row["strategy"], row["status"], row["endpoint"] or "-", row["source_path"]
+        )
+    _stdout_console().print(table)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--tail", type=int, default=None, help="Only the last N lines.")
+@click.option(
+    "--adaptation", is_flag=True, help="The coding agent's log from adapting NAME instead."
+)
+@handle_errors
+def logs(name: str, tail: int | None, adaptation: bool) -> None:
+    """Print the output of deployment NAME."""
+    if not adaptation:
+        click.echo(_factory().attach(name).logs(tail), nl=False)
+        return
+    from deployer.paths import deployment_dir
+    from deployer.runtime.runner import tail_lines
+
+    _factory().store.get(name)  # an unknown name is an error (exit 4)
+    path = deployment_dir(name) / "adaptation.log"
+    if not path.is_file():
+        click.echo(f"{name} was adapted by templates: no coding agent log", err=True)
+        return
+    click.echo(tail_lines(path.read_text(encoding="utf-8", errors="replace"), tail), nl=False)
+
+
+# -- coding agents ---------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--model", help="The model llm-editor would use (default: $DEPLOYER_LLM_MODEL).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (a list of objects).")
+@handle_errors
+def agents(model: str | None, as_json: bool) -> None:
+    """List coding agents (core's and plugins') with their availability."""
+    from deployer.adapter.agents import configured_agent, list_agents
+    from deployer.plugins.registry import StrategyRegistry
+
+    records = list_agents(StrategyRegistry(), model)
+    chosen = configured_agent()
+    if as_json:
+        _emit_json([r.model_dump() | {"default": r.name == chosen} for r in records])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("agent", "from", "available", "description / reason")
+    for record in records:
+        text = record.description
+        if not record.available:
+            text = f"{record.reason}" + (f" (hint: {record.hint})" if record.hint else "")
+        mark = " (default)" if record.name == chosen else ""
+        table.add_row(record.name + mark, record.source, "yes" if record.available else "no", text)
+    Console(highlight=False).print(table)
+
+
+@main.command()
+@click.argument("name")
+@handle_errors
+def stop(name: str) -> None:
+    """Stop deployment NAME (it can be started again)."""
+    _factory().attach(name).stop()
+    click.echo(f"stopped {name}")
+
+
+@main.command()
+@click.argument("name")
+@handle_errors
+def start(name: str) -> None:
+    """Start a stopped (or crashed) deployment NAME again."""
+    software = _factory().attach(name)
+    with _progress(True) as progress:
+        progress(f"starting {name}")
+        software.runner.context.progress = progress
+        software.start()
+    endpoint = f" at {software.endpoint}" if software.endpoint else ""
+    click.echo(f"started {name}{endpoint}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Drop the record even if the strategy cannot load.")
+@handle_errors
+def rm(name: str, force: bool) -> None:
+    """Stop and remove deployment NAME with its workspace and logs."""
+    _factory().remove(name, force=force)
+    click.echo(f"removed {name}")
+
+
+@main.command(name="new-strategy")
+@click.argument("name")
+@click.argument("directory", required=False, default=".")
+@click.option("--summary", help="One line saying what the strategy does.")
+@handle_errors
+def new_strategy(name: str, directory: str, summary: str | None) -> None:
+    """Write a complete, installable strategy package deployer-NAME in DIRECTORY."""
+    from deployer.cli.scaffold import new_strategy as write_package
+
+    target = write_package(name, Path(directory), summary)
+    click.echo(f"created {target}")
+    click.echo(f"next: pip install -e '{target}[test]' && deployer strategies && pytest {target}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Deployments: the factory, the DeploymentPlan, DeployedSoftware and the state store."""

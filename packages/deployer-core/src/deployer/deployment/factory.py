@@ -1,0 +1,317 @@
+"""DeploymentFactory: the pipeline from a solution to a running, recorded deployment.
+
+select (if auto) -> adapt -> build the runner -> deploy -> health-check -> record. A failure at
+any step undoes the earlier ones: no half-made workspace, no orphan record, no stray process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from deployer.adapter.agent import AdapterAgent, AdaptRequest
+from deployer.deployment.plan import DeploymentPlan
+from deployer.deployment.software import DeployedSoftware, remove_files
+from deployer.deployment.state import StateStore, write_private_json
+from deployer.errors import (
+    DeployerError,
+    DeployFailedError,
+    StateError,
+    StrategyNotFoundError,
+    StrategyUnavailableError,
+    usage_error_from,
+)
+from deployer.models import (
+    NAME_PATTERN,
+    DeployConfig,
+    DeploymentInfo,
+    DeploymentSetting,
+    Resources,
+    SolutionResult,
+)
+from deployer.paths import deployment_dir
+from deployer.plugins.registry import Strategy, StrategyRegistry
+from deployer.repo.solution import check_solution_path
+from deployer.runtime.runner import Runner, RunnerContext
+from deployer.selector.agent import SelectorAgent
+
+Progress = Callable[[str], None]
+ENV_FILE = "env.json"
+
+
+def _quiet(_: str) -> None:
+    """Default progress sink: say nothing."""
+
+
+def default_name(solution: SolutionResult) -> str:
+    base = re.sub(r"[^a-z0-9_.-]+", "-", solution.code_path.name.lower()).strip("-._")
+    base = (base or "solution")[:50]
+    return f"{base}-{uuid.uuid4().hex[:6]}"
+
+
+class DeploymentFactory:
+    """Creates deployments and reattaches to recorded ones."""
+
+    def __init__(
+        self, registry: StrategyRegistry | None = None, store: StateStore | None = None
+    ) -> None:
+        self.registry = registry or StrategyRegistry()
+        self._store = store
+
+    @property
+    def store(self) -> StateStore:
+        if self._store is None:
+            self._store = StateStore()
+        return self._store
+
+    def choose(self, config: DeployConfig) -> DeploymentSetting:
+        """The strategy to use: the selector's pick for "auto", else the user's (checked)."""
+        return self._choose(config)[0]
+
+    def _choose(self, config: DeployConfig) -> tuple[DeploymentSetting, Strategy]:
+        if config.strategy == "auto":
+            selector = SelectorAgent(
+                self.registry,
+                model=config.llm_model,
+                use_cache=config.llm_cache,
+                secrets=config.env,
+            )
+            setting = selector.select(config.solution, config.allowed_strategies)
+            return setting, self.registry.get_strategy(setting.strategy)
+        strategy = self.registry.get_strategy(config.strategy)
+        allowed = config.allowed_strategies
+        if allowed is not None and config.strategy not in allowed:
+            raise StrategyNotFoundError(
+                f"strategy {config.strategy!r} is not in the allowed list ({', '.join(allowed)})"
+            )
+        setting = DeploymentSetting(
+            strategy=strategy.name,
+            reasoning=f"{strategy.name} was chosen by the user",
+            resources=strategy.config.default_resources,
+            interface=strategy.config.interface,
+            source="user",
+        )
+        return setting, strategy
+
+    def plan(self, config: DeployConfig, progress: Progress = _quiet) -> DeploymentPlan:
+        """Resolve everything about a deploy once: strategy, options, availability, runner
+        class, name, resources. Raises before anything is made when the deploy cannot work."""
+        solution = config.solution.model_copy(
+            update={"code_path": check_solution_path(config.solution.code_path)}
+        )
+        progress("selecting a strategy")
+        setting, strategy = self._choose(config.model_copy(update={"solution": solution}))
+        options = strategy.config.resolve_options(config.options)
+        availability = self.registry.availability(strategy, options)
+        if not availability.available:
+            raise StrategyUnavailableError(
+                f"strategy {strategy.name!r} is unavailable here: {availability.reason}",
+                hint=availability.hint or None,
+            )
+        runner_class = self.registry.get_runner_class(strategy, options)
+        name = config.name or default_name(solution)
+        if not NAME_PATTERN.match(name):
+            raise DeployFailedError(f"generated deployment name {name!r} is invalid")
+        return DeploymentPlan(
+            solution=solution,
+            setting=setting,
+            strategy=strategy,
+            options=options,
+            availability=availability,
+            runner_class=runner_class,
+            name=name,
+            resources=_merge_resources(setting.resources, config.resources),
+        )
+
+    def create(self, config: DeployConfig, progress: Progress = _quiet) -> DeployedSoftware:
+        plan = self.plan(config, progress)
+        strategy, name = plan.strategy, plan.name
+        info = DeploymentInfo(
+            name=name,
+            strategy=strategy.name,
+            provider=strategy.config.provider,
+            source_path=plan.source,
+            reasoning=plan.setting.reasoning,
+            options=plan.options,
+            resources=plan.resources,
+            env_keys=sorted(config.env),
+            capabilities=list(strategy.config.capabilities),
+            run_timeout=config.run_timeout,
+            startup_timeout=config.startup_timeout,
+        )
+        self.store.reserve(info)
+        runner: Runner | None = None
+        try:
+            progress(f"adapting {plan.source.name} for {strategy.name}")
+            request = AdaptRequest(
+                entrypoint=config.entrypoint,
+                name=name,
+                options=plan.options,
+                coding_agent=config.coding_agent,
+                adaptation=config.adaptation,
+                llm_model=config.llm_model,
+                env=config.env,
+            )
+            adaptation = AdapterAgent(self.registry).adapt(
+                plan.solution, plan.setting, request, plan=plan, progress=progress
+            )
+            info.adapted_path = adaptation.adapted_path
+            info.run_interface = adaptation.run_interface
+            self.store.save(info)
+            runtime_dir = deployment_dir(name)
+            if config.env:
+                write_private_json(runtime_dir / ENV_FILE, json.dumps(config.env))
+            runner = plan.runner_class(_context(info, config.env, progress), {})
+            progress(f"deploying {name} with {strategy.name}")
+            runner.deploy()
+            progress("checking health")
+            if not runner.is_healthy():
+                raise DeployFailedError(f"deployment {name!r} started but is not healthy")
+        except BaseException as exc:
+            _undo(runner, info, self.store)
+            if isinstance(exc, DeployerError) or not isinstance(exc, Exception):
+                raise
+            raise DeployFailedError(
+                f"deploying {name!r} with {strategy.name} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        info.status = "running"
+        info.runner_state = dict(runner.state)
+        info.endpoint = runner.endpoint
+        info.provider = runner.provider or info.provider
+        self.store.save(info)
+        return DeployedSoftware(info, runner, self.store)
+
+    def attach(self, name: str) -> DeployedSoftware:
+        """Reattach to a recorded deployment (made by this or another process)."""
+        info = self.store.get(name)
+        if info.run_interface is None or info.adapted_path is None:
+            raise StateError(
+                f"deployment {name!r} never finished deploying",
+                hint=f"remove it with: deployer rm {name}",
+            )
+        runner_class = self.registry.get_runner_class(info.strategy, info.options)
+        runner = runner_class(_context(info, _read_env(name)), info.runner_state)
+        return DeployedSoftware(info, runner, self.store)
+
+    def list(self) -> list[DeploymentInfo]:
+        return self.store.list()
+
+    def remove(self, name: str, force: bool = False) -> None:
+        """Remove a deployment; with `force`, drop the record even if its runner cannot load."""
+        try:
+            self.attach(name).remove()
+        except DeployerError:
+            if not force:
+                raise
+            with contextlib.suppress(DeployerError):
+                remove_files(self.store.get(name))
+            self.store.delete(name)
+
+
+def _merge_resources(default: Resources, wished: Resources) -> Resources:
+    return default.model_copy(update=wished.model_dump(exclude_none=True))
+
+
+def _context(
+    info: DeploymentInfo, env: dict[str, str], progress: Progress | None = None
+) -> RunnerContext:
+    assert info.adapted_path is not None and info.run_interface is not None
+    return RunnerContext(
+        name=info.name,
+        adapted_path=info.adapted_path,
+        run_interface=info.run_interface,
+        runtime_dir=deployment_dir(info.name),
+        options=info.options,
+        env=env,
+        resources=info.resources,
+        run_timeout=info.run_timeout,
+        startup_timeout=info.startup_timeout,
+        progress=progress,
+    )
+
+
+def _read_env(name: str) -> dict[str, str]:
+    path = deployment_dir(name) / ENV_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise StateError(f"the environment file of {name!r} is unreadable: {path}") from None
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def _undo(runner: Runner | None, info: DeploymentInfo, store: StateStore) -> None:
+    if runner is not None:
+        # already failing: the original error is the one to report
+        with contextlib.suppress(Exception):
+            runner.remove()
+    remove_files(info)
+    store.delete(info.name)
+
+
+def deploy(
+    path_or_solution: str | Path | SolutionResult,
+    strategy: str = "auto",
+    *,
+    name: str | None = None,
+    goal: str = "",
+    entrypoint: str | None = None,
+    env: dict[str, str] | None = None,
+    resources: Resources | dict[str, Any] | None = None,
+    allowed_strategies: Iterable[str] | None = None,
+    startup_timeout: float = 300.0,
+    run_timeout: float = 300.0,
+    registry: StrategyRegistry | None = None,
+    progress: Progress = _quiet,
+    llm_model: str | None = None,
+    llm_cache: bool = True,
+    coding_agent: str | None = None,
+    adaptation: str = "auto",
+    **options: Any,
+) -> DeployedSoftware:
+    """Deploy a solution in one call; extra keyword arguments are strategy options.
+
+    `llm_model` (default $DEPLOYER_LLM_MODEL) lets a model choose the strategy and drive the
+    llm-editor agent; `coding_agent` adapts repositories the templates cannot (or always, with
+    `adaptation="agent"`).
+
+    >>> with deploy("examples/hello", mode="inprocess") as software:
+    ...     software.run({"name": "Ada"})
+    """
+    if isinstance(path_or_solution, SolutionResult):
+        solution = path_or_solution
+    else:
+        solution = SolutionResult(code_path=Path(path_or_solution), goal=goal)
+    try:
+        config = DeployConfig(
+            solution=solution,
+            strategy=strategy,
+            allowed_strategies=list(allowed_strategies) if allowed_strategies is not None else None,
+            entrypoint=entrypoint,
+            env=env or {},
+            resources=Resources.model_validate(resources or {}),
+            options=options,
+            name=name,
+            startup_timeout=startup_timeout,
+            run_timeout=run_timeout,
+            llm_model=llm_model,
+            llm_cache=llm_cache,
+            coding_agent=coding_agent,
+            adaptation=adaptation,
+        )
+    except ValidationError as exc:
+        raise usage_error_from(exc) from None
+    return DeploymentFactory(registry).create(config, progress)
+
+
+def attach(name: str) -> DeployedSoftware:
+    """Reattach to a recorded deployment by name."""
+    return DeploymentFactory().attach(name)

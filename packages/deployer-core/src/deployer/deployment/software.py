@@ -1,0 +1,152 @@
+"""DeployedSoftware: the handle users hold, the same whatever the strategy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+from deployer.deployment.state import StateStore
+from deployer.errors import DeployerError
+from deployer.models import DeploymentInfo, DeploymentStatus
+from deployer.paths import deployment_dir, workspaces_dir
+from deployer.runtime.runner import Runner, failure
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, DeployerError):
+        return str(exc)
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _parse_inputs(inputs: object) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The input object, or the error envelope saying why it is not one."""
+    if isinstance(inputs, str | bytes):
+        try:
+            inputs = json.loads(inputs)
+        except ValueError as exc:
+            return {}, failure(f"inputs are not valid JSON: {exc}")
+    if not isinstance(inputs, dict):
+        return {}, failure(f"inputs must be a JSON object, got {type(inputs).__name__}")
+    return inputs, None
+
+
+class DeployedSoftware:
+    """A running (or stopped) deployment.
+
+    `run()` always returns `{"status": "success", "output": ...}` or
+    `{"status": "error", "error": "..."}`; no dependency's exception escapes it. Used as a
+    context manager, the deployment is stopped on exit.
+    """
+
+    def __init__(self, info: DeploymentInfo, runner: Runner, store: StateStore | None) -> None:
+        self._info = info
+        self.runner = runner
+        self._store = store
+
+    @property
+    def name(self) -> str:
+        return self._info.name
+
+    @property
+    def info(self) -> DeploymentInfo:
+        return self._info.model_copy(deep=True)
+
+    @property
+    def endpoint(self) -> str | None:
+        return self._info.endpoint
+
+    def run(self, inputs: dict[str, Any] | str) -> dict[str, Any]:
+        """Call the solution with an input object (a dict, or JSON text of an object)."""
+        parsed, problem = _parse_inputs(inputs)
+        if problem is not None:
+            return problem
+        try:
+            result = self.runner.run(parsed)
+        except Exception as exc:
+            return failure(_describe(exc))
+        if not isinstance(result, dict) or result.get("status") not in {"success", "error"}:
+            return failure(f"the {self._info.strategy} runner returned a malformed result")
+        return result
+
+    def stream(self, inputs: dict[str, Any] | str) -> Iterator[dict[str, Any]]:
+        """Yield partial results where the strategy declares `stream`; elsewhere yield the one
+        final envelope, so callers can always iterate. Never raises."""
+        if "stream" not in self._info.capabilities:
+            yield self.run(inputs)
+            return
+        parsed, problem = _parse_inputs(inputs)
+        if problem is not None:
+            yield problem
+            return
+        try:
+            yield from self.runner.stream(parsed)
+        except Exception as exc:
+            yield failure(_describe(exc))
+
+    def is_healthy(self) -> bool:
+        try:
+            return bool(self.runner.is_healthy())
+        except Exception:
+            return False
+
+    def status(self) -> DeploymentStatus:
+        """The recorded status, corrected by a live health check for running deployments."""
+        if self._info.status == "running" and not self.is_healthy():
+            return "failed"
+        return self._info.status
+
+    def logs(self, tail: int | None = None) -> str:
+        return self.runner.logs(tail)
+
+    def stop(self) -> None:
+        self.runner.stop()
+        self._record("stopped")
+
+    def start(self) -> None:
+        self.runner.start()
+        self._record("running")
+
+    def remove(self) -> None:
+        """Stop, then delete the workspace, runtime files and the record. Idempotent."""
+        try:
+            self.runner.remove()
+        finally:
+            remove_files(self._info)
+            if self._store is not None:
+                self._store.delete(self.name)
+
+    def _record(self, status: DeploymentStatus) -> None:
+        self._info.status = status
+        self._info.runner_state = dict(self.runner.state)
+        self._info.endpoint = self.runner.endpoint
+        if self._store is not None:
+            self._store.save(self._info)
+
+    def __enter__(self) -> DeployedSoftware:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return (
+            f"DeployedSoftware(name={self.name!r}, strategy={self._info.strategy!r}, "
+            f"status={self._info.status!r}, endpoint={self.endpoint!r})"
+        )
+
+
+def remove_files(info: DeploymentInfo) -> None:
+    """Delete what deployer made for a deployment; never anything outside its own home."""
+    adapted = info.adapted_path
+    if adapted is not None and adapted.resolve().is_relative_to(workspaces_dir().resolve()):
+        shutil.rmtree(adapted, ignore_errors=True)
+    shutil.rmtree(deployment_dir(info.name), ignore_errors=True)

@@ -1,0 +1,1 @@
+"""The LLM layer: the litellm client (optional extra) and a scripted test server."""

@@ -1,0 +1,155 @@
+"""A bounded scan of a solution: what the selector's signals are matched against.
+
+Large repositories are sampled, never read whole: at most `max_files` paths are listed and at
+most `max_python_files` Python files (each up to `max_file_bytes`) are read for imports.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deployer.repo.ignore import IGNORED_NAMES
+
+REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+README_NAMES = ("README.md", "README.rst", "README.txt", "README")
+
+
+@dataclass
+class RepoDigest:
+    root: Path
+    files: list[str] = field(default_factory=list)
+    dependencies: set[str] = field(default_factory=set)
+    imports: set[str] = field(default_factory=set)
+    code_sample: str = ""
+    readme: str = ""
+    truncated: bool = False
+
+
+def normalise_dependency(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirement_names(lines: list[str]) -> set[str]:
+    names: set[str] = set()
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        match = REQUIREMENT_NAME.match(line)
+        if match:
+            names.add(normalise_dependency(match.group(1)))
+    return names
+
+
+def read_requirements(root: Path) -> set[str]:
+    """Dependency names from requirements.txt and pyproject.toml (PEP 621 and Poetry)."""
+    names: set[str] = set()
+    req = root / "requirements.txt"
+    if req.is_file():
+        names |= _requirement_names(req.read_text(encoding="utf-8", errors="replace").splitlines())
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8", errors="replace"))
+        except tomllib.TOMLDecodeError:
+            data = {}
+        project = data.get("project", {})
+        names |= _requirement_names(list(project.get("dependencies", []) or []))
+        poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {}) or {}
+        names |= {normalise_dependency(n) for n in poetry if n.lower() != "python"}
+    return names
+
+
+def _imports(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set(re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", source, re.MULTILINE))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def scan_repository(
+    root: Path,
+    max_files: int = 2000,
+    max_python_files: int = 200,
+    max_file_bytes: int = 200_000,
+    max_sample_chars: int = 200_000,
+) -> RepoDigest:
+    digest = RepoDigest(root=root)
+    python_files: list[Path] = []
+    stack = [root]
+    while stack and not digest.truncated:
+        directory = stack.pop()
+        try:
+            entries = sorted(directory.iterdir(), key=lambda p: p.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name in IGNORED_NAMES or entry.is_symlink():
+                continue
+            if entry.is_dir():
+                if not (entry / "pyvenv.cfg").exists():
+                    stack.append(entry)
+                continue
+            if len(digest.files) >= max_files:
+                digest.truncated = True
+                break
+            digest.files.append(entry.relative_to(root).as_posix())
+            if entry.suffix == ".py":
+                python_files.append(entry)
+    # Top-level files first: they are the most telling in a sample.
+    python_files.sort(key=lambda p: (len(p.relative_to(root).parts), p.as_posix()))
+    if len(python_files) > max_python_files:
+        digest.truncated = True
+    sample: list[str] = []
+    size = 0
+    for path in python_files[:max_python_files]:
+        try:
+            with path.open("rb") as handle:
+                source = handle.read(max_file_bytes).decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        digest.imports |= _imports(source)
+        if size < max_sample_chars:
+            sample.append(source[: max_sample_chars - size])
+            size += len(sample[-1])
+    digest.code_sample = "\n".join(sample)
+    digest.dependencies = read_requirements(root)
+    digest.readme = read_readme(root)
+    return digest
+
+
+def read_readme(root: Path, limit: int = 2000) -> str:
+    for name in README_NAMES:
+        path = root / name
+        if path.is_file():
+            with path.open("rb") as handle:
+                return handle.read(limit).decode("utf-8", errors="replace")
+    return ""
+
+
+def goal_from_readme(root: Path, limit: int = 500) -> str:
+    """The title and first paragraph of the README: where people say what their code is for."""
+    parts: list[str] = []
+    paragraph: list[str] = []
+    for line in read_readme(root).splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            if paragraph:
+                break
+            parts.append(stripped.lstrip("#").strip())
+        elif stripped:
+            paragraph.append(stripped)
+        elif paragraph:
+            break
+    return " ".join(parts + paragraph)[:limit]

@@ -1,0 +1,1 @@
+"""Running deployments: Runner base classes, processes, environments, the HTTP client and the serving runtime."""

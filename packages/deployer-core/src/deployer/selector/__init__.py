@@ -1,0 +1,1 @@
+"""Selection: which strategy suits a solution (heuristics, the LLM layer, explain)."""
