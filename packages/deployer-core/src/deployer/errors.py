@@ -107,3 +107,16 @@ def usage_error_from(exc: ValidationError) -> UsageError:
     message = first["msg"].removeprefix("Value error, ")
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return UsageError(f"{where}: {message}{more}" if where else f"{message}{more}")
+
+
+class PortRaceError(DeployFailedError):
+    """A port chosen free was taken before the server bound it: the runner tries another."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line for a message: `Type: first line of its text`. Deployer's own
+    errors are already one line and keep their text as it is."""
+    if isinstance(exc, DeployerError):
+        return str(exc)
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -39,6 +39,10 @@ _LAZY: dict[str, str] = {
     "success": "deployer.runtime.runner",
     "failure": "deployer.runtime.runner",
     "tail_lines": "deployer.runtime.runner",
+    # runner bases and the HTTP envelope client
+    "ProcessServerRunner": "deployer.runtime.server",
+    "EnvelopeClient": "deployer.runtime.http",
+    "is_envelope": "deployer.runtime.http",
     # data
     "RunInterface": "deployer.models",
     "Resources": "deployer.models",
@@ -50,8 +54,12 @@ _LAZY: dict[str, str] = {
     "RunnerError": "deployer.errors",
     "StrategyUnavailableError": "deployer.errors",
     "AdaptationError": "deployer.errors",
+    "PortRaceError": "deployer.errors",
+    "one_line": "deployer.errors",
     # processes
     "spawn": "deployer.runtime.processes",
+    "port_taken": "deployer.runtime.processes",
+    "descendants": "deployer.runtime.processes",
     "terminate": "deployer.runtime.processes",
     "is_alive": "deployer.runtime.processes",
     "pid_start_time": "deployer.runtime.processes",
@@ -72,10 +80,14 @@ _LAZY: dict[str, str] = {
     "read_dependencies": "deployer.runtime.venvs",
     "failed_requirement": "deployer.runtime.venvs",
     "pip_error_lines": "deployer.runtime.venvs",
-    # workspaces
+    # workspaces and templates
+    "render_templates": "deployer.adapter.templates",
+    "TEMPLATE_SUFFIX": "deployer.adapter.templates",
+    "walk_files": "deployer.plugins.resources",
     "module_file": "deployer.repo.entrypoints",
     "template_context": "deployer.adapter.templates",
     "cache_dir": "deployer.paths",
+    "deployment_dir": "deployer.paths",
 }
 
 __all__ = ["Availability", "CodingAgentSpec", "StrategyPackage", "hookimpl", *_LAZY]

@@ -1,0 +1,143 @@
+"""The HTTP client runners use to call a deployment that answers with result envelopes.
+
+One lazy keep-alive `httpx.Client` per runner (consecutive runs reuse the connection), the
+input encoded once, the answer checked to be an envelope, and every transport failure turned
+into one line. Liveness is the caller's business and is checked only after a failure, never
+before every call (that cost ~125 µs a call when it read /proc each time).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+
+from deployer.runtime.runner import failure
+
+ENVELOPE_STATUSES = frozenset({"success", "error"})
+
+
+def is_envelope(payload: object) -> bool:
+    return isinstance(payload, dict) and payload.get("status") in ENVELOPE_STATUSES
+
+
+class EnvelopeClient:
+    """Calls `POST {base_url}{path}` with a JSON object and returns the envelope it answers.
+
+    `base_url` may be a callable, for runners whose endpoint is known only once started.
+    `headers` are sent with every request (the deployment's bearer token, say).
+    """
+
+    def __init__(
+        self,
+        base_url: str | Callable[[], str | None],
+        *,
+        name: str,
+        timeout: float,
+        connect_timeout: float = 5.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self._base_url = base_url
+        self.name = name
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.headers = dict(headers or {})
+        self._client: httpx.Client | None = None
+
+    @property
+    def base_url(self) -> str | None:
+        return self._base_url() if callable(self._base_url) else self._base_url
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(
+                trust_env=False,
+                timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
+                headers=self.headers,
+            )
+        return self._client
+
+    def get(self, path: str, timeout: float | None = None) -> httpx.Response:
+        """A GET to the deployment (health, schema); transport errors propagate as httpx's."""
+        kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        return self.client.get(f"{self.base_url}{path}", **kwargs)
+
+    def post_envelope(
+        self,
+        path: str,
+        inputs: Any,
+        *,
+        on_transport_error: Callable[[httpx.HTTPError], dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The deployment's envelope for `inputs`, or an error envelope saying why there is
+        none: not JSON-serialisable, timed out, unreachable, or an answer that is no envelope.
+        `on_transport_error` lets the runner explain a failed connection (e.g. the process
+        has exited) instead of the generic line."""
+        try:
+            body = json.dumps(inputs, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            return failure(f"inputs are not JSON-serialisable: {exc}")
+        base = self.base_url
+        if not base:
+            return failure(f"deployment {self.name} has no endpoint")
+        try:
+            response = self.client.post(
+                f"{base}{path}", content=body, headers={"Content-Type": "application/json"}
+            )
+        except httpx.TimeoutException:
+            return failure(
+                f"deployment {self.name} did not answer within {self.timeout:g}s "
+                "(the run timeout); the call may still be running in the server"
+            )
+        except httpx.HTTPError as exc:
+            if on_transport_error is not None:
+                return on_transport_error(exc)
+            return failure(f"cannot reach deployment {self.name}: {type(exc).__name__}")
+        return self.envelope_of(response)
+
+    def stream_envelopes(self, path: str, inputs: Any) -> Iterator[dict[str, Any]]:
+        """Each newline-delimited JSON item of a streamed answer, as it arrives."""
+        try:
+            body = json.dumps(inputs, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            yield failure(f"inputs are not JSON-serialisable: {exc}")
+            return
+        headers = {"Content-Type": "application/json", "Accept": "application/x-ndjson"}
+        try:
+            with self.client.stream(
+                "POST", f"{self.base_url}{path}", content=body, headers=headers
+            ) as response:
+                for line in response.iter_lines():
+                    if not line.strip():
+                        continue
+                    try:
+                        item = json.loads(line)
+                    except ValueError:
+                        yield failure(f"unreadable stream item from {self.name}: {line[:200]!r}")
+                        return
+                    yield item if isinstance(item, dict) else failure("stream item not an object")
+        except httpx.TimeoutException:
+            yield failure(f"deployment {self.name} stopped streaming within {self.timeout:g}s")
+        except httpx.HTTPError as exc:
+            yield failure(f"cannot reach deployment {self.name}: {type(exc).__name__}")
+
+    def envelope_of(self, response: httpx.Response) -> dict[str, Any]:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if is_envelope(payload):
+            return payload
+        return failure(
+            f"unexpected answer from the server of {self.name}: "
+            f"HTTP {response.status_code} {response.text[:200]!r}"
+        )
+
+    def close(self) -> None:
+        """Release the connection pool (the deployment keeps running)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
