@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from deployer.errors import DeployFailedError
-from deployer_local.inprocess import PREFIX
+from deployer_local.targets.inprocess import PREFIX
 
 INPROCESS = {"mode": "inprocess"}
 

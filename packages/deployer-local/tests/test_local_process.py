@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from deployer.errors import DeployFailedError, PortInUseError
-from deployer_local import process
+from deployer.runtime import processes
+from deployer_local.targets import process
 
 ECHO = {
     "main.py": """
@@ -60,7 +61,7 @@ def test_round_trip_over_http(deployments) -> None:
     assert state["mode"] == "process"
     assert set(state) == {"mode", "pid", "pgid", "port", "pid_start_time", "venv"}
     assert state["pid"] == state["pgid"] and state["pid"] != os.getpid()
-    assert state["pid_start_time"] == process.pid_start_time(state["pid"])
+    assert state["pid_start_time"] == processes.pid_start_time(state["pid"])
     json.dumps(state)
     assert runner.endpoint == f"http://127.0.0.1:{state['port']}"
     assert runner.is_healthy()
@@ -197,7 +198,7 @@ def test_stop_is_idempotent_and_leaves_nothing(deployments) -> None:
     runner = deployments.deploy(ECHO)
     pid, start = runner.state["pid"], runner.state["pid_start_time"]
     runner.stop()
-    assert not process.is_alive(pid, start)
+    assert not processes.is_alive(pid, start)
     assert runner.status() == "stopped"
     runner.stop()
     assert runner.run({"text": "a"}) == {
@@ -259,10 +260,10 @@ def test_stop_ends_the_solutions_children(deployments, tmp_path: Path) -> None:
         }
     )
     child = int(marker.read_text())
-    start = process.pid_start_time(child)
-    assert process.is_alive(child, start)
+    start = processes.pid_start_time(child)
+    assert processes.is_alive(child, start)
     runner.stop()
-    assert wait_until(lambda: not process.is_alive(child, start))
+    assert wait_until(lambda: not processes.is_alive(child, start))
 
 
 def test_fixed_port(deployments) -> None:
@@ -352,7 +353,7 @@ def test_startup_timeout_stops_the_server(deployments, tmp_path: Path) -> None:
     with pytest.raises(DeployFailedError, match="did not become healthy within 1s"):
         runner.deploy()
     pid = int(marker.read_text())
-    assert not process.is_alive(pid)
+    assert not processes.is_alive(pid)
 
 
 def test_two_deployments_at_once(deployments) -> None:

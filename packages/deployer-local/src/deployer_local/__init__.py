@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deployer import StrategyPackage, hookimpl
+from deployer.plugin import StrategyPackage, hookimpl
 
 
 @hookimpl

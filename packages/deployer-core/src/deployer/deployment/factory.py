@@ -168,7 +168,7 @@ class DeploymentFactory:
             runtime_dir = deployment_dir(name)
             if config.env:
                 write_private_json(runtime_dir / ENV_FILE, json.dumps(config.env))
-            runner = plan.runner_class(_context(info, config.env, progress), {})
+            runner = plan.runner_class(runner_context(info, config.env, progress), {})
             progress(f"deploying {name} with {strategy.name}")
             runner.deploy()
             progress("checking health")
@@ -197,7 +197,7 @@ class DeploymentFactory:
                 hint=f"remove it with: deployer rm {name}",
             )
         runner_class = self.registry.get_runner_class(info.strategy, info.options)
-        runner = runner_class(_context(info, _read_env(name)), info.runner_state)
+        runner = runner_class(runner_context(info, _read_env(name)), info.runner_state)
         return DeployedSoftware(info, runner, self.store)
 
     def list(self) -> list[DeploymentInfo]:
@@ -219,9 +219,10 @@ def _merge_resources(default: Resources, wished: Resources) -> Resources:
     return default.model_copy(update=wished.model_dump(exclude_none=True))
 
 
-def _context(
+def runner_context(
     info: DeploymentInfo, env: dict[str, str], progress: Progress | None = None
 ) -> RunnerContext:
+    """What a runner is built from, for a recorded (or just adapted) deployment."""
     assert info.adapted_path is not None and info.run_interface is not None
     return RunnerContext(
         name=info.name,

@@ -1,4 +1,4 @@
-"""Helpers for testing deployer and strategy packages, including the conformance kit.
+"""Helpers for testing deployer and strategy packages: the conformance kit and fixtures.
 
 A strategy package gets a ready test suite against itself by subclassing `ConformanceSuite`:
 
@@ -8,287 +8,35 @@ A strategy package gets a ready test suite against itself by subclassing `Confor
         strategy = "mystrategy"
         round_trip_options = {"mode": "fast"}   # None: this strategy cannot run here
 
-pytest then runs every rule below against the *installed* package (found through its entry
-point, as users get it). A failure names the rule that broke and how to fix it.
+The fixtures `deployer_home`, `registry`, `deployer_strategy` and `deployments` come with
+core's pytest plugin (`deployer.testing.fixtures`). Names load on first use, so the plugin,
+active in every pytest run where deployer-core is installed, stays cheap.
 """
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import json
-import subprocess
-import sys
-import textwrap
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, ClassVar
+from importlib import import_module
+from typing import Any
 
-import pytest
-
-from deployer.errors import DeployerError
-from deployer.plugins.hookspecs import Availability
-from deployer.plugins.registry import Strategy, StrategyRegistry, default_entry_points
-
-HEAVY_MODULES = ("docker", "modal", "bentoml", "langgraph", "langgraph_sdk", "litellm", "torch")
-
-REFERENCE_SOLUTION = {
-    "main.py": (
-        '"""The conformance kit\'s reference solution: a pure function."""\n\n\n'
-        "def predict(text: str, repeat: int = 1) -> dict:\n"
-        '    return {"echo": text * repeat, "length": len(text) * repeat}\n'
-    ),
-    "README.md": "# reference\n\nEchoes text back: the deployer conformance kit's solution.\n",
+_LAZY = {
+    "ConformanceSuite": "deployer.testing.conformance",
+    "REFERENCE_INPUT": "deployer.testing.conformance",
+    "REFERENCE_OUTPUT": "deployer.testing.conformance",
+    "REFERENCE_SOLUTION": "deployer.testing.conformance",
+    "HEAVY_MODULES": "deployer.testing.conformance",
+    "tree_hash": "deployer.testing.conformance",
+    "write_reference_solution": "deployer.testing.conformance",
+    "Deployments": "deployer.testing.fixtures",
+    "write_solution": "deployer.testing.fixtures",
 }
-REFERENCE_INPUT = {"text": "conformance", "repeat": 2}
-REFERENCE_OUTPUT = {"echo": "conformanceconformance", "length": 22}
+
+__all__ = list(_LAZY)
 
 
-def tree_hash(root: Path) -> str:
-    """A hash of every path, file mode and byte under root: proof that nothing was written."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(root).rglob("*")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(str(path.lstat().st_mode).encode())
-        if path.is_file() and not path.is_symlink():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def write_reference_solution(root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for name, text in REFERENCE_SOLUTION.items():
-        (root / name).write_text(text, encoding="utf-8")
-    return root
-
-
-def broke(rule: str, problem: str, fix: str) -> None:
-    """Fail the current test naming the conformance rule and the fix."""
-    pytest.fail(f"conformance rule '{rule}' broke: {problem}\n  how to fix: {fix}", pytrace=False)
-
-
-class ConformanceSuite:
-    """The rules every deployer strategy package must satisfy. Subclass and set `strategy`."""
-
-    strategy: ClassVar[str] = ""
-    #: Options for the deploy/run/stop round trip, or None when the strategy cannot run on
-    #: the test machine (a cloud-only target). The round trip uses the reference solution.
-    round_trip_options: ClassVar[dict[str, Any] | None] = {}
-    #: Seconds the round trip may take to become healthy (installs, image builds).
-    startup_timeout: ClassVar[float] = 600.0
-
-    @pytest.fixture(autouse=True)
-    def _isolated_home(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("DEPLOYER_HOME", str(tmp_path / "deployer-home"))
-        monkeypatch.delenv("DEPLOYER_STRATEGIES", raising=False)
-        monkeypatch.delenv("DEPLOYER_STRICT_PLUGINS", raising=False)
-
-    @pytest.fixture
-    def registry(self) -> StrategyRegistry:
-        if not self.strategy:
-            broke("suite", "the ConformanceSuite subclass sets no `strategy`", "set strategy")
-        return StrategyRegistry(enabled=[self.strategy])
-
-    @pytest.fixture
-    def loaded(self, registry: StrategyRegistry) -> Strategy:
-        try:
-            return registry.get_strategy(self.strategy)
-        except DeployerError as exc:
-            broke("loads", exc.message, exc.hint or "see the reason above")
-            raise  # unreachable: broke() fails the test
-
-    @pytest.fixture
-    def reference(self, tmp_path: Path) -> Path:
-        return write_reference_solution(tmp_path / "reference")
-
-    # -- packaging -------------------------------------------------------------------------
-
-    def test_entry_point_is_installed(self) -> None:
-        eps = [ep for ep in default_entry_points() if ep.name == self.strategy]
-        if not eps:
-            broke(
-                "entry point",
-                f"no entry point named {self.strategy!r} in group deployer.strategies",
-                f'add [project.entry-points."deployer.strategies"] {self.strategy} = '
-                f'"deployer_{self.strategy}" to pyproject.toml and reinstall the package',
-            )
-        if len(eps) > 1:
-            broke(
-                "entry point",
-                f"{len(eps)} distributions register {self.strategy!r}",
-                "uninstall all but one",
-            )
-
-    def test_plugin_loads_with_valid_config(self, registry: StrategyRegistry) -> None:
-        records = [r for r in registry.records() if r.name == self.strategy]
-        if not records:
-            broke("loads", f"strategy {self.strategy!r} is not installed", "pip install -e .")
-        record = records[0]
-        if record.status != "ok":
-            broke(f"loads ({record.status})", record.reason, record.hint or "see the reason")
-
-    def test_instruction_files_are_written(self, loaded: Strategy) -> None:
-        for label, text in (
-            ("selector_instruction.md", loaded.selector_instruction),
-            ("adapter_instruction.md", loaded.adapter_instruction),
-        ):
-            if len(text.strip()) < 80:
-                broke(
-                    "instructions",
-                    f"{label} has {len(text.strip())} characters",
-                    "describe when to choose the strategy / how to adapt a repository for it",
-                )
-
-    def test_plugin_module_imports_nothing_heavy(self, loaded: Strategy) -> None:
-        runner_modules = sorted({path.partition(":")[0] for path in loaded.config.runner_paths()})
-        probe = textwrap.dedent(
-            f"""
-            import json, sys
-            import {loaded.package}
-            print(json.dumps(sorted(m for m in sys.modules
-                  if m in {runner_modules!r} or m.split('.')[0] in {list(HEAVY_MODULES)!r})))
-            """
-        )
-        proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-        if proc.returncode != 0:
-            broke("light plugin module", proc.stderr.strip()[-500:], "fix the import error")
-        heavy = json.loads(proc.stdout.strip().splitlines()[-1])
-        if heavy:
-            broke(
-                "light plugin module",
-                f"importing {loaded.package} imports {', '.join(heavy)}",
-                "import only deployer and the standard library in __init__.py; import the "
-                "platform SDK inside runner methods",
-            )
-
-    # -- runner ------------------------------------------------------------------------------
-
-    def _runner_classes(self, registry: StrategyRegistry) -> list[type]:
-        """One runner class per target (or the only one)."""
-        config = registry.get_strategy(self.strategy).config
-        if isinstance(config.runner, str) or config.target_option is None:
-            targets: list[dict[str, Any]] = [{}]
-        else:
-            targets = [{config.target_option: target} for target in config.runner]
-        classes = []
-        for options in targets:
-            try:
-                classes.append(registry.get_runner_class(self.strategy, options))
-            except DeployerError as exc:
-                broke("runner", exc.message, exc.hint or "check config.yaml's runner: path")
-        return classes
-
-    def test_runner_implements_the_interface(self, registry: StrategyRegistry) -> None:
-        from deployer.runtime.runner import Runner
-
-        for runner_class in self._runner_classes(registry):
-            if not issubclass(runner_class, Runner) or inspect.isabstract(runner_class):
-                missing = ", ".join(sorted(getattr(runner_class, "__abstractmethods__", ())))
-                broke(
-                    "runner",
-                    f"{runner_class.__name__} leaves abstract methods: {missing}",
-                    "implement deploy, stop, run and is_healthy",
-                )
-
-    def test_capabilities_match_the_runner(self, registry: StrategyRegistry) -> None:
-        from deployer.runtime.runner import Runner
-
-        config = registry.get_strategy(self.strategy).config
-        if "stream" not in config.capabilities:
-            return
-        if all(cls.stream is Runner.stream for cls in self._runner_classes(registry)):
-            broke(
-                "capabilities",
-                "config.yaml declares `stream` but no runner class has stream()",
-                "implement stream() or drop the capability",
-            )
-
-    def test_availability_reports_without_raising(self, registry: StrategyRegistry) -> None:
-        strategy = registry.get_strategy(self.strategy)
-        defaults = strategy.config.resolve_options({})
-        for options in (None, defaults):
-            result = registry.availability(self.strategy, options)
-            if not isinstance(result, Availability):
-                broke("availability", f"got {type(result).__name__}", "return Availability")
-            if result.reason.startswith("availability check failed"):
-                broke("availability", result.reason, "deployer_check_availability must not raise")
-            if not result.available and not result.reason:
-                broke("availability", "unavailable without a reason", "say why, and how to fix")
-
-    # -- adaptation --------------------------------------------------------------------------
-
-    def test_templates_render_and_validate(
-        self, registry: StrategyRegistry, reference: Path
-    ) -> None:
-        from deployer.adapter.agent import AdapterAgent
-        from deployer.models import DeploymentSetting, SolutionResult
-
-        before = tree_hash(reference)
-        setting = DeploymentSetting(strategy=self.strategy, reasoning="conformance")
-        try:
-            result = AdapterAgent(registry).adapt(
-                SolutionResult(code_path=reference), setting, options=self.round_trip_options
-            )
-        except DeployerError as exc:
-            broke("templates", exc.message, exc.hint or "fix the templates/ of the strategy")
-        if tree_hash(reference) != before:
-            broke(
-                "read-only source",
-                "adapting wrote into the original solution",
-                "write only into the adapted workspace",
-            )
-        if result.run_interface.entrypoint != "main:predict":
-            broke(
-                "templates", f"entry point {result.run_interface.entrypoint}", "keep main:predict"
-            )
-        if not result.files_changed:
-            broke("templates", "no template file was rendered", "add files under templates/")
-
-    # -- round trip --------------------------------------------------------------------------
-
-    @pytest.fixture
-    def deployed(
-        self, registry: StrategyRegistry, reference: Path, request: pytest.FixtureRequest
-    ) -> Iterator[Any]:
-        from deployer.deployment.factory import DeploymentFactory
-        from deployer.models import DeployConfig, SolutionResult
-
-        if self.round_trip_options is None:
-            pytest.skip(f"{self.strategy} declares it cannot run on this machine")
-        availability = registry.availability(self.strategy, self.round_trip_options)
-        if not availability.available:
-            # a missing component, not a declared limit: DEPLOYER_REQUIRE_REAL=1 fails this
-            request.applymarker(pytest.mark.real)
-            pytest.skip(f"{self.strategy} is unavailable here: {availability.reason}")
-        config = DeployConfig(
-            solution=SolutionResult(code_path=reference),
-            strategy=self.strategy,
-            options=self.round_trip_options,
-            name="conformance",
-            startup_timeout=self.startup_timeout,
-        )
-        try:
-            software = DeploymentFactory(registry).create(config)
-        except DeployerError as exc:
-            broke("round trip: deploy", exc.message, exc.hint or "see the runner's logs")
-        try:
-            yield software
-        finally:
-            software.remove()
-
-    def test_round_trip_returns_the_right_answer(self, deployed: Any) -> None:
-        result = deployed.run(REFERENCE_INPUT)
-        if result != {"status": "success", "output": REFERENCE_OUTPUT}:
-            broke("round trip: run", f"got {result}", "call the entry point with the input's keys")
-        error = deployed.run({"wrong": 1})
-        if error.get("status") != "error" or not error.get("error"):
-            broke("round trip: errors", f"bad input gave {error}", "return the error envelope")
-        if not deployed.is_healthy():
-            broke("round trip: health", "unhealthy after an error", "keep serving after errors")
-        deployed.stop()
-        if deployed.is_healthy():
-            broke("round trip: stop", "still healthy after stop()", "stop() must stop serving")
-        deployed.stop()  # idempotent
-        deployed.start()
-        if deployed.run(REFERENCE_INPUT).get("output") != REFERENCE_OUTPUT:
-            broke("round trip: start", "wrong answer after start()", "start() must restore it")
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'deployer.testing' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

@@ -4,6 +4,9 @@ It registers the `real` marker (a test that needs a real component: a server, a 
 binary) and, with DEPLOYER_REQUIRE_REAL=1 (CI), turns a skipped `real` test into a failure, so
 a missing component cannot pass silently. Strategy packages outside this repository get the
 same behaviour for the conformance kit (`deployer.testing.ConformanceSuite`).
+
+It also ships the fixtures every strategy package needs (`deployer_home`, `registry`,
+`deployer_strategy`, `deployments`: see `deployer.testing.fixtures`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,13 @@ import os
 from collections.abc import Generator
 
 import pytest
+
+from deployer.testing.fixtures import (  # noqa: F401  (fixtures are found by name)
+    deployer_home,
+    deployer_strategy,
+    deployments,
+    registry,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,7 +1,8 @@
-"""Importing and calling the entry point inside the caller's own process.
+"""mode=inprocess: the entry point imported into the caller's process and called directly.
 
 Each load imports the entry module under a unique name (not `main`), so two deployments whose
-entry modules share a file name do not replace each other in `sys.modules`.
+entry modules share a file name do not replace each other in `sys.modules`. A runner
+reattached from state imports the entry point again on first use.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import importlib.machinery
 import importlib.util
 import inspect
 import json
+import os
 import sys
+import threading
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
@@ -23,8 +26,83 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from deployer.errors import DeployFailedError
-from deployer.runtime.runner import failure, success
+from deployer.plugin import (
+    DeployFailedError,
+    Runner,
+    RunnerContext,
+    RunnerStatus,
+    failure,
+    one_line,
+    success,
+)
+
+
+class LocalInProcessRunner(Runner):
+    """Runner of `local` with mode=inprocess."""
+
+    def __init__(self, context: RunnerContext, state: dict[str, Any] | None = None) -> None:
+        super().__init__(context, state)
+        self._function: Callable[..., Any] | None = None
+        self._alias: str | None = None
+        self._load_lock = threading.Lock()
+
+    def deploy(self) -> None:
+        self.state = {"mode": "inprocess", "running": True}
+        self._ensure_loaded()
+
+    def start(self) -> None:
+        self.deploy()
+
+    def stop(self) -> None:
+        unload(self._alias)
+        self._function, self._alias = None, None
+        if self.state:
+            self.state["running"] = False
+
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(inputs, dict):
+            return failure(f"inputs must be a JSON object, got {type(inputs).__name__}")
+        if self.state.get("running") is False:
+            name = self.context.name
+            return failure(
+                f"deployment {name} is not running (it was stopped); "
+                f"start it with `deployer start {name}`"
+            )
+        try:
+            function = self._ensure_loaded()
+        except DeployFailedError as exc:
+            return failure(str(exc))
+        interface = self.context.run_interface
+        return call(function, interface.calling_convention, inputs, interface.entrypoint)
+
+    def is_healthy(self) -> bool:
+        try:
+            if self.state.get("running") is False:
+                return False
+            self._ensure_loaded()
+            return True
+        except Exception:
+            return False
+
+    def status(self) -> RunnerStatus:
+        return "stopped" if self.state.get("running") is False else super().status()
+
+    def logs(self, tail: int | None = None) -> str:
+        """In-process calls write to the caller's own output: there is no log of their own."""
+        return ""
+
+    def close(self) -> None:
+        """Nothing to release: there is no connection."""
+
+    def _ensure_loaded(self) -> Callable[..., Any]:
+        with self._load_lock:
+            if self._function is None:
+                os.environ.update(self.context.env)  # secrets reach the solution as env vars
+                self._function, self._alias = load_function(
+                    self.context.adapted_path, self.context.run_interface.entrypoint
+                )
+            return self._function
+
 
 PREFIX = "_deployer_local_"
 
@@ -50,7 +128,7 @@ def load_function(workspace: Path, entrypoint: str) -> tuple[Callable[..., Any],
         if not isinstance(exc, Exception):
             raise
         raise DeployFailedError(
-            f"importing {entrypoint} failed: {_one_line(exc)}", hint=_where(exc, workspace)
+            f"importing {entrypoint} failed: {one_line(exc)}", hint=_where(exc, workspace)
         ) from None
     finally:
         if added:
@@ -157,11 +235,6 @@ def run_awaitable(awaitable: Awaitable[Any]) -> Any:
         return asyncio.run(_await(awaitable))
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, _await(awaitable)).result()
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _where(exc: BaseException, workspace: Path) -> str | None:

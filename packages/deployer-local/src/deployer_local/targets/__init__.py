@@ -1,0 +1,1 @@
+"""One Runner class per value of the `mode` option: `process` and `inprocess`."""
