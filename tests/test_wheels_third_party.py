@@ -88,13 +88,14 @@ def test_core_and_local_wheels_alone_list_exactly_local_with_its_data(venv: Venv
             "template": (strategy.templates / "deployer_server.py.tmpl").read_text(),
             "instruction": strategy.selector_instruction,
             "runner": registry.get_runner_class("local").__name__,
+            "inprocess": registry.get_runner_class("local", {"mode": "inprocess"}).__name__,
         }))
         """
     )
     data = json.loads(_run(venv.python, "-c", probe).stdout)
     assert "HTTP server for a deployer-local deployment" in data["template"]
     assert data["instruction"].startswith("# local")
-    assert data["runner"] == "LocalRunner"
+    assert (data["runner"], data["inprocess"]) == ("LocalProcessRunner", "LocalInProcessRunner")
 
 
 def test_scaffold_installs_and_is_listed_as_it_is(venv: Venv, tmp_path: Path):

@@ -21,7 +21,7 @@ def test_scaffold_writes_the_built_in_layout(tmp_path):
     assert root.name == "deployer-my-cloud"
     package = root / "src" / "deployer_my_cloud"
     for name in ("__init__.py", "config.yaml", "selector_instruction.md",
-                 "adapter_instruction.md", "runner.py"):  # fmt: skip
+                 "adapter_instruction.md", "availability.py", "runner.py"):  # fmt: skip
         assert (package / name).is_file(), name
     assert (package / "templates" / "deployer_my_cloud_entry.py.tmpl").is_file()
     assert (root / "tests" / "test_my_cloud_conformance.py").is_file()
@@ -35,6 +35,11 @@ def test_scaffold_writes_the_built_in_layout(tmp_path):
     template = (package / "templates" / "deployer_my_cloud_entry.py.tmpl").read_text()
     assert "from $deployer_entry_module import $deployer_entry_function" in template
     compile((package / "runner.py").read_text(), "runner.py", "exec")
+    for module in ("__init__.py", "availability.py", "runner.py"):  # the same shape as ours
+        source = (package / module).read_text()
+        compile(source, module, "exec")
+        imports = [line for line in source.splitlines() if line.startswith("from deployer")]
+        assert imports and all(line.startswith("from deployer.plugin import") for line in imports)
 
 
 def test_scaffold_refuses_bad_names_and_existing_directories(tmp_path):

@@ -101,7 +101,10 @@ def test_public_face_exports_exactly_its_names() -> None:
 
 
 def test_importing_deployer_loads_nothing_else() -> None:
-    probe = "import sys, deployer, deployer.plugin; print(sorted(m for m in sys.modules if m.startswith(('deployer', 'pydantic', 'pluggy', 'yaml', 'httpx'))))"
+    probe = (
+        "import sys, deployer, deployer.plugin; print(sorted(m for m in sys.modules "
+        "if m.startswith(('deployer', 'pydantic', 'pluggy', 'yaml', 'httpx'))))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     loaded = set(ast.literal_eval(out.stdout.strip()))
     assert loaded <= {
@@ -114,7 +117,10 @@ def test_importing_deployer_loads_nothing_else() -> None:
 
 
 def test_repo_digest_does_not_load_the_registry() -> None:
-    probe = "import sys, deployer.repo.digest; print('deployer.plugins.registry' in sys.modules, 'yaml' in sys.modules)"
+    probe = (
+        "import sys, deployer.repo.digest; "
+        "print('deployer.plugins.registry' in sys.modules, 'yaml' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -159,13 +165,17 @@ def private_imports(root: Path) -> list[str]:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                if node.module.startswith(("deployer", "deployer_")):
-                    found.extend(
-                        f"{path.name}: {node.module}.{alias.name}"
-                        for alias in node.names
-                        if alias.name.startswith("_") and alias.name != "__version__"
-                    )
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.level == 0
+                and node.module.startswith(("deployer", "deployer_"))
+            ):
+                found.extend(
+                    f"{path.name}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and alias.name != "__version__"
+                )
     return found
 
 

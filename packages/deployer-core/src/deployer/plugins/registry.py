@@ -211,7 +211,7 @@ class StrategyRegistry:
         record.summary = strategy.config.summary
         record.provider = strategy.config.provider
         self._strategies[ep.name] = strategy
-        record.available = self.availability(ep.name).available
+        record.available = self.availability(strategy).available
         return record
 
     def _build_strategy(self, ep: EntryPoint, record: PluginRecord) -> Strategy:

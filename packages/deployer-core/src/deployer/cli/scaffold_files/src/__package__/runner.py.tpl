@@ -1,11 +1,14 @@
-"""The $name runner. Import the platform SDK inside methods, never at module level."""
+"""The $name runner. Import the platform SDK inside methods (or only in sdk.py), never at
+module level. Everything from core comes from `deployer.plugin`: a server you start on this
+machine can subclass `ProcessServerRunner`, an HTTP deployment can call through
+`EnvelopeClient`. A strategy with several targets names one Runner class per target in
+config.yaml (`runner: {target: "module:Class"}` with `target_option`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from deployer.errors import DeployFailedError
-from deployer.runtime.runner import Runner, failure
+from deployer.plugin import DeployFailedError, Runner, failure
 
 NOT_IMPLEMENTED = (
     "the $name strategy's runner is not implemented yet: "
