@@ -109,6 +109,13 @@ def usage_error_from(exc: ValidationError) -> UsageError:
     return UsageError(f"{where}: {message}{more}" if where else f"{message}{more}")
 
 
+class ExtraNotInstalledError(DeployerError):
+    """A feature was asked for whose optional dependency is not installed (litellm for the
+    LLM layer): the hint is the install command."""
+
+    exit_code = 3
+
+
 class PortRaceError(DeployFailedError):
     """A port chosen free was taken before the server bound it: the runner tries another."""
 

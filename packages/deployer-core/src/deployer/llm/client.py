@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from deployer.errors import DeployerError
+from deployer.errors import DeployerError, ExtraNotInstalledError
 
 MODEL_ENV = "DEPLOYER_LLM_MODEL"
 DEFAULT_TIMEOUT = 60.0
@@ -98,6 +98,19 @@ def litellm_installed() -> bool:
         return False
 
 
+LLM_EXTRA_HINT = 'pip install "deployer-core[llm]"'
+
+
+def require_litellm(model: str) -> None:
+    """Fail at once, in one line, when a model is asked for and litellm is not installed
+    (it is the optional extra `deployer-core[llm]`: everything offline works without it)."""
+    if not litellm_installed():
+        raise ExtraNotInstalledError(
+            f"the model {model!r} was asked for, but the LLM extra (litellm) is not installed",
+            hint=LLM_EXTRA_HINT,
+        )
+
+
 _LITELLM: Any = None
 
 
@@ -113,10 +126,8 @@ def import_litellm() -> Any:
     try:
         import litellm
     except ImportError as exc:
-        raise LLMError(
-            f"litellm is not installed ({exc})",
-            hint="pip install litellm (a dependency of deployer-core)",
-            kind="not_installed",
+        raise ExtraNotInstalledError(
+            f"the LLM extra (litellm) is not installed ({exc})", hint=LLM_EXTRA_HINT
         ) from None
     litellm.suppress_debug_info = True
     litellm.turn_off_message_logging = True  # prompts never reach litellm's loggers/callbacks

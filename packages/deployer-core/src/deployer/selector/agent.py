@@ -76,10 +76,12 @@ class SelectorAgent:
         prompt_budget: int | None = None,
         api_base: str | None = None,
     ) -> None:
-        from deployer.llm.client import configured_model, secret_values
+        from deployer.llm.client import configured_model, require_litellm, secret_values
 
         self.registry = registry or StrategyRegistry()
         self.model = configured_model(model)
+        if self.model:
+            require_litellm(self.model)
         self.use_cache = use_cache
         self.secrets = secret_values(secrets)
         self.prompt_budget = prompt_budget

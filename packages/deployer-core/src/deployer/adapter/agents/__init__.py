@@ -78,7 +78,7 @@ def configured_agent(explicit: str | None = None) -> str | None:
 
 def check_requirements(spec: CodingAgentSpec, model: str | None = None) -> tuple[bool, str, str]:
     """(available, reason, hint) for an agent spec; never imports the agent."""
-    from deployer.llm.client import configured_model, litellm_installed
+    from deployer.llm.client import LLM_EXTRA_HINT, configured_model, litellm_installed
 
     for requirement in spec.requirements:
         kind, _, value = requirement.partition(":")
@@ -90,7 +90,7 @@ def check_requirements(spec: CodingAgentSpec, model: str | None = None) -> tuple
                     "pass --model (any litellm model string) or set DEPLOYER_LLM_MODEL",
                 )
             if not litellm_installed():
-                return False, "litellm is not installed", "pip install litellm"
+                return False, "the LLM extra (litellm) is not installed", LLM_EXTRA_HINT
         elif kind == "env" and value:
             if not os.environ.get(value):
                 return False, f"environment variable {value} is not set", f"set {value}"
