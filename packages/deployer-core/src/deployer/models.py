@@ -57,6 +57,11 @@ class DeployConfig(BaseModel):
     )
     resources: Resources = Field(default_factory=Resources)
     options: dict[str, Any] = Field(default_factory=dict)
+    include: list[str] = Field(
+        default_factory=list,
+        description="gitignore patterns of files to ship although they look like secrets or "
+        "match the ignore rules",
+    )
     name: str | None = None
     startup_timeout: float = Field(default=300.0, gt=0, description="Seconds to become healthy")
     run_timeout: float = Field(default=300.0, gt=0, description="Seconds one run may take")
@@ -179,6 +184,10 @@ class AdaptationResult(BaseModel):
     validation: list[str] = Field(default_factory=list, description="Checks that passed")
     agent: str | None = Field(default=None, description="The coding agent used, if any")
     log_path: Path | None = Field(default=None, description="The coding agent's log, if any")
+    left_out: list[str] = Field(
+        default_factory=list,
+        description="What the copy did not ship, and why (secrets, outside symlinks, ignored)",
+    )
 
 
 DeploymentStatus = Literal["deploying", "running", "stopped", "failed"]
@@ -203,5 +212,8 @@ class DeploymentInfo(BaseModel):
     run_timeout: float = 300.0
     startup_timeout: float = 300.0
     runner_state: dict[str, Any] = Field(default_factory=dict)
+    left_out: list[str] = Field(
+        default_factory=list, description="What the workspace copy did not ship, and why"
+    )
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)

@@ -48,10 +48,12 @@ class AdaptRequest:
     adaptation: str = "auto"
     llm_model: str | None = None
     env: dict[str, str] = field(default_factory=dict, repr=False)
+    include: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.options = dict(self.options or {})
         self.env = dict(self.env or {})
+        self.include = list(self.include or [])
 
 
 class AdapterAgent:
@@ -101,7 +103,7 @@ class AdapterAgent:
         log_path: Path | None = None
         try:
             work = staging / "ws"
-            copy_solution(source, work)
+            copied = copy_solution(source, work, request.include)
             reason = ""
             if adaptation == "agent":
                 reason = "the user asked for a coding agent to adapt this repository"
@@ -165,6 +167,7 @@ class AdapterAgent:
             validation=notes,
             agent=agent_name if reason else None,
             log_path=log_path,
+            left_out=copied.notes(),
         )
 
     def _adapt_with_agent(

@@ -259,6 +259,14 @@ def select(
     help="auto: templates when the entry point is clear, else the coding agent; "
     "agent: always the coding agent; templates: never.",
 )
+@click.option(
+    "--include",
+    "include",
+    multiple=True,
+    metavar="PATTERN",
+    help="Ship files matching this gitignore pattern although they look like secrets or "
+    "match the ignore rules (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the DeploymentInfo as JSON.")
 @handle_errors
 def deploy(
@@ -276,6 +284,7 @@ def deploy(
     no_cache: bool,
     agent: str | None,
     adaptation: str,
+    include: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Select, adapt and deploy the solution at PATH."""
@@ -295,6 +304,7 @@ def deploy(
         llm_cache=not no_cache,
         coding_agent=agent,
         adaptation=adaptation,
+        include=list(include),
     )
     with _progress(not as_json) as progress:
         software = _factory().create(config, progress)
@@ -302,6 +312,8 @@ def deploy(
     if as_json:
         _emit_json(info.model_dump(mode="json"))
         return
+    for note in info.left_out:
+        click.echo(f"note: {note}", err=True)
     click.echo(f"deployed {info.name} with {info.strategy} ({info.reasoning})")
     if info.endpoint:
         click.echo(f"endpoint: {info.endpoint}")

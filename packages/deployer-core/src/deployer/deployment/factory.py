@@ -158,12 +158,14 @@ class DeploymentFactory:
                 adaptation=config.adaptation,
                 llm_model=config.llm_model,
                 env=config.env,
+                include=config.include,
             )
             adaptation = AdapterAgent(self.registry).adapt(
                 plan.solution, plan.setting, request, plan=plan, progress=progress
             )
             info.adapted_path = adaptation.adapted_path
             info.run_interface = adaptation.run_interface
+            info.left_out = adaptation.left_out
             self.store.save(info)
             runtime_dir = deployment_dir(name)
             if config.env:

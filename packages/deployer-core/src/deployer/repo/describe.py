@@ -18,6 +18,7 @@ from pathlib import Path
 from deployer.llm.client import redact
 from deployer.repo.digest import RepoDigest, scan_repository
 from deployer.repo.entrypoints import CONVENTIONAL_FILES
+from deployer.repo.ignore import looks_secret as looks_like_secret_file
 
 DEFAULT_BUDGET = 16_000  # characters of repository text in a prompt (about 4k tokens)
 BUDGET_ENV = "DEPLOYER_LLM_PROMPT_BUDGET"
@@ -27,10 +28,9 @@ KEY_FILES = (
     "docker-compose.yml", "langgraph.json", "bentofile.yaml", "modal.toml", "environment.yml",
     "Procfile", "cog.yaml",
 )  # fmt: skip
-SECRET_PATTERNS = (
-    ".env", ".env.*", "*.env", "*.pem", "*.key", "*.p12", "*.pfx", "id_rsa*", "id_ed25519*",
-    "*secret*", "*credential*", ".netrc", ".pypirc", "*.kdbx",
-)  # fmt: skip
+# Beyond the files every copy leaves out (repo.ignore.looks_secret), a prompt never quotes a
+# file whose name merely mentions secrets or credentials.
+PROMPT_SECRET_PATTERNS = ("*secret*", "*credential*")
 MAX_EXCERPT = 3_000
 TREE_SHARE = 0.35  # at most this share of the budget lists files
 
@@ -47,7 +47,9 @@ def prompt_budget(explicit: int | None = None) -> int:
 
 def looks_secret(relative: str) -> bool:
     name = relative.rsplit("/", 1)[-1].lower()
-    return any(fnmatch.fnmatch(name, pattern) for pattern in SECRET_PATTERNS)
+    return looks_like_secret_file(relative) or any(
+        fnmatch.fnmatch(name, pattern) for pattern in PROMPT_SECRET_PATTERNS
+    )
 
 
 @dataclass

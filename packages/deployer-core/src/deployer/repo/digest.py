@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deployer.repo.ignore import IGNORED_NAMES
+from deployer.repo.ignore import IgnoreRules
 
 REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 README_NAMES = ("README.md", "README.rst", "README.txt", "README")
@@ -87,26 +87,15 @@ def scan_repository(
 ) -> RepoDigest:
     digest = RepoDigest(root=root)
     python_files: list[Path] = []
-    stack = [root]
-    while stack and not digest.truncated:
-        directory = stack.pop()
-        try:
-            entries = sorted(directory.iterdir(), key=lambda p: p.name)
-        except OSError:
+    for relative, entry in IgnoreRules(root).walk():
+        if entry.is_symlink():
             continue
-        for entry in entries:
-            if entry.name in IGNORED_NAMES or entry.is_symlink():
-                continue
-            if entry.is_dir():
-                if not (entry / "pyvenv.cfg").exists():
-                    stack.append(entry)
-                continue
-            if len(digest.files) >= max_files:
-                digest.truncated = True
-                break
-            digest.files.append(entry.relative_to(root).as_posix())
-            if entry.suffix == ".py":
-                python_files.append(entry)
+        if len(digest.files) >= max_files:
+            digest.truncated = True
+            break
+        digest.files.append(relative)
+        if relative.endswith(".py"):
+            python_files.append(Path(entry.path))
     # Top-level files first: they are the most telling in a sample.
     python_files.sort(key=lambda p: (len(p.relative_to(root).parts), p.as_posix()))
     if len(python_files) > max_python_files:
