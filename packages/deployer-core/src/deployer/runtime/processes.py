@@ -2,9 +2,9 @@
 
 Shared by strategies that run a local server process (deployer-local's process mode, bentoml
 serve, langgraph dev). A pid alone is not an identity: pids are recycled. Every check also
-compares the process start time from /proc/<pid>/stat, so a stale state entry can never make
-us signal a stranger. Processes run in their own session, so they survive the CLI call that
-started them and stop as a group, children included.
+compares the process creation time (psutil, so Linux and macOS alike), so a stale state entry
+can never make us signal a stranger. Processes run in their own session, so they survive the
+CLI call that started them and stop as a group, children included.
 """
 
 from __future__ import annotations
@@ -18,44 +18,47 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
+
 from deployer.errors import DeployFailedError, PortInUseError
 
 STOP_GRACE = 5.0
 LOG_LINES_ON_FAILURE = 20
-PROC = Path("/proc")
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat from the state onwards (the command name may hold spaces)."""
+def _process(pid: int) -> psutil.Process | None:
     try:
-        text = (PROC / str(pid) / "stat").read_text()
-    except OSError:
+        return psutil.Process(pid)
+    except (psutil.Error, ValueError):
         return None
-    return text.rpartition(")")[2].split()
 
 
 def pid_start_time(pid: int) -> str | None:
-    """The process start time in clock ticks since boot (field 22), or None if unknown."""
-    fields = _stat_fields(pid)
-    return fields[19] if fields and len(fields) > 19 else None
+    """The process's creation time (psutil, seconds since the epoch, as text), or None."""
+    process = _process(pid)
+    if process is None:
+        return None
+    try:
+        return repr(process.create_time())
+    except psutil.Error:
+        return None
 
 
 def is_alive(pid: int | None, start_time: str | None = None) -> bool:
     """True if `pid` runs (not a zombie) and, when known, started at `start_time`."""
     if not pid:
         return False
-    if PROC.is_dir():
-        fields = _stat_fields(pid)
-        if fields is None or fields[0] in {"Z", "X", "x"}:
-            return False
-        return start_time is None or (len(fields) > 19 and fields[19] == start_time)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    process = _process(pid)
+    if process is None:
         return False
-    except PermissionError:
+    try:
+        if process.status() in {psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD}:
+            return False
+        return start_time is None or repr(process.create_time()) == start_time
+    except psutil.AccessDenied:
         return start_time is None
-    return True
+    except psutil.Error:
+        return False
 
 
 def port_in_use_error(port: int) -> PortInUseError:
@@ -108,22 +111,14 @@ def read_tail(path: Path, lines: int | None, start: int = 0) -> str:
 def descendants(pid: int) -> list[tuple[int, str | None]]:
     """Every process below `pid`, with its start time. Servers such as BentoML's arbiter start
     workers in sessions of their own, which the process group alone does not reach."""
-    if not PROC.is_dir():
+    process = _process(pid)
+    if process is None:
         return []
-    children: dict[int, list[int]] = {}
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        fields = _stat_fields(int(entry.name))
-        if fields and len(fields) > 1 and fields[1].isdigit():
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found: list[tuple[int, str | None]] = []
-    pending = list(children.get(pid, []))
-    while pending:
-        child = pending.pop()
-        found.append((child, pid_start_time(child)))
-        pending.extend(children.get(child, []))
-    return found
+    try:
+        children = process.children(recursive=True)
+    except psutil.Error:
+        return []
+    return [(child.pid, pid_start_time(child.pid)) for child in children]
 
 
 def terminate(
@@ -165,10 +160,10 @@ def terminate(
 
 def _recycled(pid: int, start_time: str | None) -> bool:
     """True when `pid` now belongs to another process than the one we started."""
-    if start_time is None or not PROC.is_dir():
+    if start_time is None:
         return False
-    fields = _stat_fields(pid)
-    return fields is not None and len(fields) > 19 and fields[19] != start_time
+    now = pid_start_time(pid)
+    return now is not None and now != start_time
 
 
 def _running(pid: int, start_time: str | None, proc: subprocess.Popen[bytes] | None) -> bool:
