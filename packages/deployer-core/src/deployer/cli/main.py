@@ -486,3 +486,69 @@ def new_strategy(name: str, directory: str, summary: str | None) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# -- cached environments ---------------------------------------------------------------------
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+@main.group()
+def cache() -> None:
+    """Cached virtual environments: list them, prune the unused ones."""
+
+
+@cache.command(name="ls")
+@click.option("--json", "as_json", is_flag=True, help="Print a list of objects.")
+@handle_errors
+def cache_ls(as_json: bool) -> None:
+    """List cached environments with their size and the deployments that use them."""
+    from deployer.deployment.cache import list_cache
+
+    entries = list_cache(_factory().store)
+    if as_json:
+        _emit_json([entry.as_json() for entry in entries])
+        return
+    if not entries:
+        click.echo("No cached environments.")
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table("kind", "size", "used by", "state", "path")
+    for entry in entries:
+        table.add_row(
+            escape(entry.kind),
+            _megabytes(entry.size_bytes),
+            escape(", ".join(entry.used_by) or "-"),
+            "ready" if entry.complete else "incomplete",
+            escape(str(entry.path)),
+        )
+    _stdout_console().print(table)
+    total = sum(entry.size_bytes for entry in entries)
+    click.echo(f"{len(entries)} environments, {_megabytes(total)}")
+
+
+@cache.command(name="prune")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.FloatRange(min=0, min_open=False),
+    default=None,
+    metavar="DAYS",
+    help="Only environments unused for this many days (incomplete builds go regardless).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+@handle_errors
+def cache_prune(older_than: float | None, as_json: bool) -> None:
+    """Remove cached environments that no recorded deployment uses."""
+    from deployer.deployment.cache import prune
+
+    removed = prune(older_than, _factory().store)
+    if as_json:
+        _emit_json([entry.as_json() for entry in removed])
+        return
+    freed = sum(entry.size_bytes for entry in removed)
+    click.echo(f"removed {len(removed)} environments, freed {_megabytes(freed)}")

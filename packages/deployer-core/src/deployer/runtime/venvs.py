@@ -2,12 +2,21 @@
 
 Environments live under `cache_dir("venvs")/<key>`, where the key hashes the interpreter and
 the normalised dependency list, so deployments with identical dependencies share one. An
-environment is built in a temporary directory and renamed into place only once its install
-succeeded, so a failed or interrupted install never leaves a half-made cached environment.
+environment is built in place under a lock (one builder per key, across processes) and marked
+complete only once its install succeeded: a failed or killed build never counts as a cached
+environment, and the next deploy (or `deployer cache prune`) removes it.
+
+The builder is uv where it is installed (`pip install "deployer-core[uv]"`, or `uv` on PATH;
+about 15x faster here than venv + pip), else the standard library's venv without pip plus
+deployer's own pip pointed at it (`pip --python`), which saves the seconds venv spends
+installing pip into every environment. Layered environments (`inherit_site`) always use pip:
+it sees the inherited site directories as installed, so only what they lack is installed.
+`DEPLOYER_VENV_BUILDER=pip|uv` forces one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -16,8 +25,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
-import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +34,8 @@ from deployer.paths import cache_dir
 
 INSTALL_TIMEOUT = 1800.0
 LAYER_FILE = "_deployer_layer.pth"
+COMPLETE_MARKER = ".deployer-complete"
+BUILDER_ENV = "DEPLOYER_VENV_BUILDER"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
 # pip options that only say where packages come from: safe to share an environment across.
 _INDEX_OPTIONS = (
@@ -46,7 +56,12 @@ _FAILED_REQUIREMENT = (
     re.compile(r"Failed to build (\S+)"),
     re.compile(r"Failed building wheel for (\S+)"),
     re.compile(r"Invalid requirement: '?([^'\s]+)'?"),
+    # uv (its report wraps lines: matched on the output with whitespace collapsed)
+    re.compile(r"was not found in the package registry and you require ([^,]+),"),
+    re.compile(r"Because there are no versions of ([^ ]+) and"),
 )
+# Where pip (ERROR) and uv (error:, and its boxed report) say what failed.
+ERROR_MARKS = ("ERROR", "error:", "\u00d7", "\u2570\u2500\u25b6")
 _interpreters: dict[str, str] = {}
 
 
@@ -153,8 +168,77 @@ def venv_python(venv: Path) -> Path:
 
 
 def is_usable(venv: Path) -> bool:
-    """A cached environment is usable when its interpreter (a symlink to the base) resolves."""
-    return (venv / "pyvenv.cfg").is_file() and venv_python(venv).exists()
+    """A cached environment is usable when its build completed and its interpreter (a
+    symlink to the base) still resolves."""
+    return (
+        (venv / COMPLETE_MARKER).is_file()
+        and (venv / "pyvenv.cfg").is_file()
+        and venv_python(venv).exists()
+    )
+
+
+def uv_binary() -> str | None:
+    """The uv executable: from the `uv` package (the extra), else on PATH, else None."""
+    try:
+        from uv import find_uv_bin  # type: ignore[import-not-found]
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+def choose_builder(layered: bool) -> str:
+    """'uv' or 'pip' (see the module docstring)."""
+    forced = os.environ.get(BUILDER_ENV, "").strip().lower()
+    if forced in {"uv", "pip"}:
+        if forced == "uv" and uv_binary() is None:
+            raise DeployFailedError(
+                f"{BUILDER_ENV}=uv but uv is not installed",
+                hint='pip install "deployer-core[uv]", or unset ' + BUILDER_ENV,
+            )
+        return forced
+    if layered:
+        return "pip"
+    return "uv" if uv_binary() is not None else "pip"
+
+
+def _lock_path(target: Path) -> Path:
+    return cache_dir("locks") / f"{target.parent.name}-{target.name}.lock"
+
+
+def build_lock_held(target: Path) -> bool:
+    """Whether another process is building this environment right now."""
+    lock_path = _lock_path(target)
+    if not lock_path.exists():
+        return False
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+@contextlib.contextmanager
+def build_lock(target: Path) -> Iterator[None]:
+    """Hold the build lock of one cached environment (other processes wait)."""
+    lock_path = _lock_path(target)
+    with lock_path.open("a") as handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: builds of one key are not serialised
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def default_python(option: str | None) -> str:
@@ -190,23 +274,25 @@ def ensure_venv(
     if is_usable(target):
         _append(log_path, f"reusing the cached environment {target}\n")
         return target
-    if target.exists():  # base interpreter gone: rebuild
-        shutil.rmtree(target, ignore_errors=True)
-    staging = root / f".{target.name}-{uuid.uuid4().hex[:8]}"
-    try:
-        _create(python, staging, with_pip=not deps.empty, log_path=log_path)
-        if inherit_site:
-            _layer(staging, inherit_site)
-        if not deps.empty:
-            _install(staging, deps, workspace, log_path)
-        _relocate(staging, target)
+    with build_lock(target):
+        if is_usable(target):  # a concurrent deploy built it while we waited
+            _append(log_path, f"reusing the cached environment {target}\n")
+            return target
+        if target.exists():  # a half-built environment, or its base interpreter is gone
+            shutil.rmtree(target, ignore_errors=True)
+        builder = choose_builder(layered=bool(inherit_site))
         try:
-            os.replace(staging, target)
-        except OSError:
-            if not is_usable(target):  # not a concurrent build that won the race
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            _create(builder, python, target, log_path=log_path)
+            if inherit_site:
+                _layer(target, inherit_site)
+            if not deps.empty:
+                _install(builder, target, deps, workspace, log_path)
+            (target / COMPLETE_MARKER).write_text(
+                json.dumps({"builder": builder, "python": python}), encoding="utf-8"
+            )
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
     return target
 
 
@@ -266,19 +352,28 @@ def _run_logged(command: list[str], log_path: Path, cwd: Path, timeout: float) -
             return -2
 
 
-def _create(python: str, staging: Path, *, with_pip: bool, log_path: Path) -> None:
-    command = [python, "-m", "venv", str(staging)]
-    if not with_pip:
-        command.insert(3, "--without-pip")
-    if _run_logged(command, log_path, cwd=staging.parent, timeout=INSTALL_TIMEOUT) != 0:
+def _create(builder: str, python: str, target: Path, *, log_path: Path) -> None:
+    if builder == "uv":
+        command = [
+            str(uv_binary()), "venv", "--quiet", "--no-config", "--no-python-downloads",
+            "--python", python, str(target),
+        ]  # fmt: skip
+    else:
+        command = [python, "-m", "venv", "--without-pip", str(target)]
+    if _run_logged(command, log_path, cwd=target.parent, timeout=INSTALL_TIMEOUT) != 0:
         raise DeployFailedError(
             f"creating a virtual environment with {python} failed",
             hint=f"see {log_path}; on Debian/Ubuntu install python3-venv",
         )
 
 
-def _install(venv: Path, deps: Dependencies, workspace: Path, log_path: Path) -> None:
-    command = [str(venv_python(venv)), "-m", "pip", "install", "--disable-pip-version-check"]
+def _install(builder: str, venv: Path, deps: Dependencies, workspace: Path, log_path: Path) -> None:
+    target_python = str(venv_python(venv))
+    if builder == "uv":
+        command = [str(uv_binary()), "pip", "install", "--no-config", "--python", target_python]
+    else:  # deployer's own pip, pointed at the new environment (which has none)
+        command = [sys.executable, "-m", "pip", "--python", target_python, "install",
+                   "--disable-pip-version-check"]  # fmt: skip
     if deps.requirements_file is not None:
         command += ["-r", deps.requirements_file.name]
     command += deps.packages
@@ -314,8 +409,9 @@ def install_error(output: str, log_path: Path, *, timed_out: bool = False) -> De
 
 def failed_requirement(output: str) -> str | None:
     """The requirement pip says it could not install or download, if it names one."""
+    flat = " ".join(output.split())
     for pattern in _FAILED_REQUIREMENT:
-        match = pattern.search(output)
+        match = pattern.search(flat)
         if match:
             return match.group(1).rstrip(".,;:)")
     return None
@@ -324,20 +420,5 @@ def failed_requirement(output: str) -> str | None:
 def pip_error_lines(output: str) -> str:
     """pip's last ERROR lines, or its last lines where it printed none."""
     lines = [line for line in output.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("ERROR")]
+    errors = [line for line in lines if line.lstrip().startswith(ERROR_MARKS)]
     return "\n".join(errors[-5:] or lines[-10:])
-
-
-def _relocate(staging: Path, target: Path) -> None:
-    """Point scripts and activation files at the final path before the rename."""
-    old, new = str(staging), str(target)
-    candidates = [staging / "pyvenv.cfg", *venv_python(staging).parent.iterdir()]
-    for path in candidates:
-        if path.is_symlink() or not path.is_file():
-            continue
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        if old.encode() in data and b"\0" not in data[:1024]:
-            path.write_bytes(data.replace(old.encode(), new.encode()))
