@@ -63,8 +63,12 @@ class DeployConfig(BaseModel):
         "match the ignore rules",
     )
     name: str | None = None
-    startup_timeout: float = Field(default=300.0, gt=0, description="Seconds to become healthy")
-    run_timeout: float = Field(default=300.0, gt=0, description="Seconds one run may take")
+    startup_timeout: float = Field(
+        default=300.0, gt=0, allow_inf_nan=False, description="Seconds to become healthy"
+    )
+    run_timeout: float = Field(
+        default=300.0, gt=0, allow_inf_nan=False, description="Seconds one run may take"
+    )
     coding_agent: str | None = Field(
         default=None, description="Coding agent for repositories the templates cannot adapt"
     )
@@ -82,7 +86,7 @@ class DeployConfig(BaseModel):
     @field_validator("entrypoint")
     @classmethod
     def _entrypoint_shape(cls, value: str | None) -> str | None:
-        if value is not None and not ENTRYPOINT_PATTERN.match(value):
+        if value is not None and not ENTRYPOINT_PATTERN.fullmatch(value):
             raise ValueError(
                 f"entry point {value!r} must look like 'module:function' or 'module:Class.method'"
             )
@@ -91,7 +95,7 @@ class DeployConfig(BaseModel):
     @field_validator("name")
     @classmethod
     def _name_shape(cls, value: str | None) -> str | None:
-        if value is not None and not NAME_PATTERN.match(value):
+        if value is not None and not NAME_PATTERN.fullmatch(value):
             raise ValueError(
                 f"deployment name {value!r} must be lowercase letters, digits, '-', '_' or '.', "
                 "starting with a letter or digit (at most 63 characters)"
@@ -209,11 +213,19 @@ class DeploymentInfo(BaseModel):
     resources: Resources = Field(default_factory=Resources)
     env_keys: list[str] = Field(default_factory=list, description="Names only, never values")
     capabilities: list[str] = Field(default_factory=list, description="From config.yaml")
-    run_timeout: float = 300.0
-    startup_timeout: float = 300.0
+    run_timeout: float = Field(default=300.0, gt=0, allow_inf_nan=False)
+    startup_timeout: float = Field(default=300.0, gt=0, allow_inf_nan=False)
     runner_state: dict[str, Any] = Field(default_factory=dict)
     left_out: list[str] = Field(
         default_factory=list, description="What the workspace copy did not ship, and why"
     )
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        """Checked when a record is read too: a tampered name never becomes a path."""
+        if not NAME_PATTERN.fullmatch(value):
+            raise ValueError(f"deployment name {value!r} is not a valid name")
+        return value

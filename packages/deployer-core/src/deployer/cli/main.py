@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -86,13 +87,23 @@ def _solution(path: str, goal: str | None) -> SolutionResult:
     return SolutionResult(code_path=check_solution_path(Path(path)), goal=goal or "")
 
 
+_PAIR_KEYS = {
+    "--env": (re.compile(r"[A-Za-z_][A-Za-z0-9_]*"), "an environment variable name"),
+    "--option": (re.compile(r"[a-z_][a-z0-9_]*"), "an option name (lowercase, digits, _)"),
+}
+
+
 def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
+    """KEY=VALUE pairs; the key must be a name (no spaces, nothing empty)."""
+    pattern, what = _PAIR_KEYS[flag]
     out: dict[str, str] = {}
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{item!r} must look like KEY=VALUE", param_hint=flag)
-        out[key.strip()] = value
+        if not pattern.fullmatch(key):
+            raise click.BadParameter(f"{key!r} is not {what}", param_hint=flag)
+        out[key] = value
     return out
 
 
@@ -165,6 +176,7 @@ def strategies(name: str | None, as_json: bool) -> None:
 
 
 def _print_strategies(rows: list[dict[str, Any]]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     console = _stdout_console()
@@ -181,7 +193,9 @@ def _print_strategies(rows: list[dict[str, Any]]) -> None:
         text = row["summary"] if row["available"] else f"{row['reason']}"
         if row.get("hint") and not row["available"]:
             text += f" (hint: {row['hint']})"
-        table.add_row(row["name"], package, row["status"], available, text)
+        table.add_row(
+            *(escape(str(cell)) for cell in (row["name"], package, row["status"], available, text))
+        )
     console.print(table)
 
 
@@ -330,8 +344,14 @@ def _read_inputs(payload: str | None) -> Any:
         if sys.stdin.isatty():
             raise InputError("no input given", hint="pass a JSON object as argument or on stdin")
         payload = sys.stdin.read()
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON value")
+
     try:
-        data = json.loads(payload)
+        data = json.loads(payload, parse_constant=no_constant)
+    except RecursionError:
+        raise InputError("input is nested too deeply") from None
     except ValueError as exc:
         raise InputError(f"input is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -360,6 +380,12 @@ def list_deployments(as_json: bool) -> None:
     from deployer.errors import DeployerError
 
     factory = _factory()
+    for broken in factory.store.unreadable():
+        click.echo(
+            f"warning: the record of {broken!r} is unreadable; remove it with "
+            f"deployer rm {broken} --force",
+            err=True,
+        )
     rows = []
     for info in factory.list():
         status: str = info.status
@@ -376,11 +402,13 @@ def list_deployments(as_json: bool) -> None:
     if not rows:
         click.echo("No deployments. Create one with: deployer deploy PATH")
         return
+    from rich.markup import escape
+
     table = Table("name", "strategy", "status", "endpoint", "source")
     for row in rows:
-        table.add_row(
-            row["name"], row["strategy"], row["status"], row["endpoint"] or "-", row["source_path"]
-        )
+        cells = (row["name"], row["strategy"], row["status"], row["endpoint"] or "-",
+                 row["source_path"])  # fmt: skip
+        table.add_row(*(escape(str(cell)) for cell in cells))  # user strings: never markup
     _stdout_console().print(table)
 
 
@@ -425,6 +453,7 @@ def agents(model: str | None, as_json: bool) -> None:
         _emit_json([r.model_dump() | {"default": r.name == chosen} for r in records])
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table("agent", "from", "available", "description / reason")
@@ -433,7 +462,8 @@ def agents(model: str | None, as_json: bool) -> None:
         if not record.available:
             text = f"{record.reason}" + (f" (hint: {record.hint})" if record.hint else "")
         mark = " (default)" if record.name == chosen else ""
-        table.add_row(record.name + mark, record.source, "yes" if record.available else "no", text)
+        cells = (record.name + mark, record.source, "yes" if record.available else "no", text)
+        table.add_row(*(escape(str(cell)) for cell in cells))
     Console(highlight=False).print(table)
 
 

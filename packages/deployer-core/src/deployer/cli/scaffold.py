@@ -17,7 +17,7 @@ from deployer.plugins.strategy_config import STRATEGY_NAME_PATTERN
 
 
 def scaffold_context(name: str, summary: str | None = None) -> dict[str, str]:
-    if not STRATEGY_NAME_PATTERN.match(name):
+    if not STRATEGY_NAME_PATTERN.fullmatch(name):
         raise UsageError(
             f"strategy name {name!r} must match [a-z][a-z0-9_]*",
             hint="lowercase letters, digits and underscores, starting with a letter",

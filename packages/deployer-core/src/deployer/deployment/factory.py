@@ -26,6 +26,7 @@ from deployer.errors import (
     StateError,
     StrategyNotFoundError,
     StrategyUnavailableError,
+    UsageError,
     usage_error_from,
 )
 from deployer.models import (
@@ -117,7 +118,7 @@ class DeploymentFactory:
             )
         runner_class = self.registry.get_runner_class(strategy, options)
         name = config.name or default_name(solution)
-        if not NAME_PATTERN.match(name):
+        if not NAME_PATTERN.fullmatch(name):
             raise DeployFailedError(f"generated deployment name {name!r} is invalid")
         return DeploymentPlan(
             solution=solution,
@@ -206,7 +207,10 @@ class DeploymentFactory:
         return self.store.list()
 
     def remove(self, name: str, force: bool = False) -> None:
-        """Remove a deployment; with `force`, drop the record even if its runner cannot load."""
+        """Remove a deployment; with `force`, drop the record even if its runner cannot load.
+        A name with no record is an error either way."""
+        if name not in self.store.names():
+            self.store.get(name)  # raises DeploymentNotFoundError with the known names
         try:
             self.attach(name).remove()
         except DeployerError:
@@ -291,8 +295,12 @@ def deploy(
     """
     if isinstance(path_or_solution, SolutionResult):
         solution = path_or_solution
-    else:
+    elif isinstance(path_or_solution, str | Path):
         solution = SolutionResult(code_path=Path(path_or_solution), goal=goal)
+    else:
+        raise UsageError(
+            f"deploy() needs a path or a SolutionResult, got {type(path_or_solution).__name__}"
+        )
     try:
         config = DeployConfig(
             solution=solution,

@@ -11,7 +11,7 @@ from typing import Any
 from deployer.deployment.state import StateStore
 from deployer.errors import DeployerError
 from deployer.models import DeploymentInfo, DeploymentStatus
-from deployer.paths import deployment_dir, workspaces_dir
+from deployer.paths import deployment_dir, inside_home, workspaces_dir
 from deployer.runtime.runner import Runner, failure
 
 
@@ -22,11 +22,18 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _parse_inputs(inputs: object) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The input object, or the error envelope saying why it is not one."""
+    """The input object, or the error envelope saying why it is not one. NaN and Infinity are
+    refused the same way everywhere: JSON has no such values."""
     if isinstance(inputs, str | bytes):
         try:
-            inputs = json.loads(inputs)
+            inputs = json.loads(inputs, parse_constant=_no_constant)
+        except RecursionError:
+            return {}, failure("inputs are nested too deeply")
         except ValueError as exc:
             return {}, failure(f"inputs are not valid JSON: {exc}")
     if not isinstance(inputs, dict):
@@ -46,6 +53,7 @@ class DeployedSoftware:
         self._info = info
         self.runner = runner
         self._store = store
+        self._removed = False
 
     @property
     def name(self) -> str:
@@ -61,16 +69,22 @@ class DeployedSoftware:
 
     def run(self, inputs: dict[str, Any] | str) -> dict[str, Any]:
         """Call the solution with an input object (a dict, or JSON text of an object)."""
+        if self._removed:
+            return failure(
+                f"deployment {self.name} was removed; deploy it again with `deployer deploy`"
+            )
         parsed, problem = _parse_inputs(inputs)
         if problem is not None:
             return problem
         try:
             result = self.runner.run(parsed)
+        except RecursionError:
+            return failure("inputs are nested too deeply")
         except Exception as exc:
             return failure(_describe(exc))
         if not isinstance(result, dict) or result.get("status") not in {"success", "error"}:
             return failure(f"the {self._info.strategy} runner returned a malformed result")
-        return result
+        return _json_safe(result)
 
     def stream(self, inputs: dict[str, Any] | str) -> Iterator[dict[str, Any]]:
         """Yield partial results where the strategy declares `stream`; elsewhere yield the one
@@ -115,6 +129,7 @@ class DeployedSoftware:
         try:
             self.runner.remove()
         finally:
+            self._removed = True
             remove_files(self._info)
             if self._store is not None:
                 self._store.delete(self.name)
@@ -144,9 +159,23 @@ class DeployedSoftware:
         )
 
 
+def _json_safe(result: dict[str, Any]) -> dict[str, Any]:
+    """The envelope as it is when JSON can carry it; else an error envelope saying why (NaN
+    and Infinity have no JSON form: refused the same way on every strategy)."""
+    try:
+        json.dumps(result, allow_nan=False)
+    except ValueError:
+        return failure("the output contains NaN or Infinity, which JSON cannot carry")
+    except (TypeError, RecursionError) as exc:
+        return failure(f"the output cannot be sent as JSON: {type(exc).__name__}")
+    return result
+
+
 def remove_files(info: DeploymentInfo) -> None:
     """Delete what deployer made for a deployment; never anything outside its own home."""
     adapted = info.adapted_path
     if adapted is not None and adapted.resolve().is_relative_to(workspaces_dir().resolve()):
         shutil.rmtree(adapted, ignore_errors=True)
-    shutil.rmtree(deployment_dir(info.name), ignore_errors=True)
+    runtime = deployment_dir(info.name)  # the name is checked: always inside the home
+    if inside_home(runtime):
+        shutil.rmtree(runtime, ignore_errors=True)

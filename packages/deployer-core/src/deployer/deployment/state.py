@@ -60,12 +60,13 @@ class StateStore:
     def reserve(self, info: DeploymentInfo) -> None:
         """Record a new deployment; fails if the name is taken."""
         now = datetime.now(UTC).isoformat()
+        text = _checked_json(info)
         try:
             with self._connect() as db:
                 db.execute(
                     "INSERT INTO deployments (name, info, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?)",
-                    (info.name, info.model_dump_json(), now, now),
+                    (info.name, text, now, now),
                 )
         except StateError as exc:
             if "UNIQUE constraint failed" in exc.message:
@@ -77,10 +78,11 @@ class StateStore:
 
     def save(self, info: DeploymentInfo) -> None:
         info.updated_at = datetime.now(UTC)
+        text = _checked_json(info)
         with self._connect() as db:
             cursor = db.execute(
                 "UPDATE deployments SET info = ?, updated_at = ? WHERE name = ?",
-                (info.model_dump_json(), info.updated_at.isoformat(), info.name),
+                (text, info.updated_at.isoformat(), info.name),
             )
         if cursor.rowcount == 0:
             raise DeploymentNotFoundError(f"deployment {info.name!r} was removed meanwhile")
@@ -95,9 +97,29 @@ class StateStore:
         return self._parse(name, row[0])
 
     def list(self) -> list[DeploymentInfo]:
+        """Every readable record; an unreadable one is left out (see `unreadable`), so one
+        bad record never hides the others."""
+        found = []
+        for name, text in self._rows():
+            try:
+                found.append(self._parse(name, text))
+            except StateError:
+                continue
+        return found
+
+    def unreadable(self) -> list[str]:
+        """Names of records that cannot be read back (removable with rm --force)."""
+        bad = []
+        for name, text in self._rows():
+            try:
+                self._parse(name, text)
+            except StateError:
+                bad.append(name)
+        return bad
+
+    def _rows(self) -> list[tuple[str, str]]:
         with self._connect() as db:
-            rows = db.execute("SELECT name, info FROM deployments ORDER BY created_at").fetchall()
-        return [self._parse(name, text) for name, text in rows]
+            return db.execute("SELECT name, info FROM deployments ORDER BY created_at").fetchall()
 
     def names(self) -> list[str]:
         with self._connect() as db:
@@ -116,6 +138,21 @@ class StateStore:
                 f"the record of deployment {name!r} is unreadable (written by another version?)",
                 hint=f"remove it with: deployer rm {name} --force",
             ) from None
+
+
+def _checked_json(info: DeploymentInfo) -> str:
+    """The record as JSON, proven to read back before it is written: a record no command could
+    read (an infinite timeout written as null, say) is never stored."""
+    text = info.model_dump_json()
+    try:
+        DeploymentInfo.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise StateError(
+            f"refusing to record deployment {info.name!r}: {where}: {first['msg']}"
+        ) from None
+    return text
 
 
 def write_private_json(path: Path, text: str) -> None:

@@ -6,6 +6,7 @@ finds a typo at load time instead of as a silently ignored setting.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Literal
 
@@ -33,6 +34,8 @@ class OptionSpec(_Strict):
     choices: list[str] | None = None
     default: Any = None
     description: str = ""
+    minimum: float | None = Field(default=None, description="Lowest value of a number/integer")
+    maximum: float | None = Field(default=None, description="Highest value of a number/integer")
 
     def coerce(self, key: str, value: Any) -> Any:
         """Turn a CLI string (or a Python value) into the declared type, or explain why not."""
@@ -54,12 +57,22 @@ class OptionSpec(_Strict):
             if self.type == "integer":
                 if isinstance(value, bool):
                     raise ValueError("expected an integer")
-                return int(value)
+                return self._bounded(int(value))
             if self.type == "number":
-                return float(value)
+                number = float(value)
+                if math.isnan(number) or math.isinf(number):
+                    raise ValueError("expected a finite number")
+                return self._bounded(number)
             return str(value)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise OptionError(f"option {key!r}: bad value {value!r}: {exc}") from None
+
+    def _bounded(self, number: float) -> Any:
+        if self.minimum is not None and number < self.minimum:
+            raise ValueError(f"expected at least {self.minimum:g}")
+        if self.maximum is not None and number > self.maximum:
+            raise ValueError(f"expected at most {self.maximum:g}")
+        return number
 
 
 class Requirements(_Strict):
@@ -118,7 +131,7 @@ class StrategyConfig(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not STRATEGY_NAME_PATTERN.match(value):
+        if not STRATEGY_NAME_PATTERN.fullmatch(value):
             raise ValueError("must match [a-z][a-z0-9_]*")
         return value
 

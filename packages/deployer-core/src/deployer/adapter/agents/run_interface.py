@@ -52,7 +52,7 @@ class DeclaredRunInterface(BaseModel):
     @field_validator("entrypoint")
     @classmethod
     def _shape(cls, value: str) -> str:
-        if not ENTRYPOINT_PATTERN.match(value):
+        if not ENTRYPOINT_PATTERN.fullmatch(value):
             raise ValueError("must look like 'module:function'")
         return value
 
