@@ -176,3 +176,9 @@ def make_solution(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return make
+
+
+@pytest.fixture
+def echo_runner_source() -> str:
+    """The source of the tiny EchoRunner the test plugins use, for tests that extend it."""
+    return RUNNER.format(fail_fancy=False)

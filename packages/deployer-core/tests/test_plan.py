@@ -49,14 +49,12 @@ class CountingRegistry(StrategyRegistry):
 
 
 @pytest.fixture
-def targeted(plugins, home):
-    from conftest import RUNNER
-
+def targeted(plugins, home, echo_runner_source):
     package_entry = plugins.make("two", config="placeholder")
     package = package_entry.value
     config = TARGETED.format(name="two", package=package)
     (plugins.root / package / "config.yaml").write_text(config, encoding="utf-8")
-    runner = RUNNER.format(fail_fancy=False) + FANCY
+    runner = echo_runner_source + FANCY
     (plugins.root / package / "runner.py").write_text(runner, encoding="utf-8")
     return package_entry
 

@@ -197,6 +197,14 @@ class AdaptationResult(BaseModel):
 DeploymentStatus = Literal["deploying", "running", "stopped", "failed"]
 
 
+class Owner(BaseModel):
+    """The process making a deployment: a record still `deploying` whose owner is gone was
+    left by a killed deploy (`deployer doctor` finds it)."""
+
+    pid: int
+    started: str | None = Field(default=None, description="Its creation time (see processes)")
+
+
 class DeploymentInfo(BaseModel):
     """What the state store records for one deployment. Never holds secret values."""
 
@@ -219,6 +227,7 @@ class DeploymentInfo(BaseModel):
     left_out: list[str] = Field(
         default_factory=list, description="What the workspace copy did not ship, and why"
     )
+    owner: Owner | None = Field(default=None, description="The deploying process, until done")
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
 

@@ -485,9 +485,9 @@ def start(name: str) -> None:
     with _progress(True) as progress:
         progress(f"starting {name}")
         software.runner.context.progress = progress
-        software.start()
+        started = software.start()
     endpoint = f" at {software.endpoint}" if software.endpoint else ""
-    click.echo(f"started {name}{endpoint}")
+    click.echo(f"{'started' if started else 'already running:'} {name}{endpoint}")
 
 
 @main.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterable
@@ -17,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from deployer.adapter.agent import AdapterAgent, AdaptRequest
+from deployer.deployment.locks import deployment_lock
 from deployer.deployment.plan import DeploymentPlan
 from deployer.deployment.software import DeployedSoftware, remove_files
 from deployer.deployment.state import StateStore, write_private_json
@@ -34,12 +36,14 @@ from deployer.models import (
     DeployConfig,
     DeploymentInfo,
     DeploymentSetting,
+    Owner,
     Resources,
     SolutionResult,
 )
 from deployer.paths import deployment_dir
 from deployer.plugins.registry import Strategy, StrategyRegistry
 from deployer.repo.solution import check_solution_path
+from deployer.runtime.processes import is_alive, pid_start_time
 from deployer.runtime.runner import Runner, RunnerContext
 from deployer.selector.agent import SelectorAgent
 
@@ -146,8 +150,16 @@ class DeploymentFactory:
             capabilities=list(strategy.config.capabilities),
             run_timeout=config.run_timeout,
             startup_timeout=config.startup_timeout,
+            owner=Owner(pid=os.getpid(), started=pid_start_time(os.getpid())),
         )
         self.store.reserve(info)
+        with deployment_lock(name):
+            return self._deploy(plan, config, info, progress)
+
+    def _deploy(
+        self, plan: DeploymentPlan, config: DeployConfig, info: DeploymentInfo, progress: Progress
+    ) -> DeployedSoftware:
+        strategy, name = plan.strategy, plan.name
         runner: Runner | None = None
         try:
             progress(f"adapting {plan.source.name} for {strategy.name}")
@@ -171,7 +183,9 @@ class DeploymentFactory:
             runtime_dir = deployment_dir(name)
             if config.env:
                 write_private_json(runtime_dir / ENV_FILE, json.dumps(config.env))
-            runner = plan.runner_class(runner_context(info, config.env, progress), {})
+            context = runner_context(info, config.env, progress)
+            context.on_state = lambda state: self._record_state(info, state)
+            runner = plan.runner_class(context, {})
             progress(f"deploying {name} with {strategy.name}")
             runner.deploy()
             progress("checking health")
@@ -185,15 +199,26 @@ class DeploymentFactory:
                 f"deploying {name!r} with {strategy.name} failed: {type(exc).__name__}: {exc}"
             ) from exc
         info.status = "running"
+        info.owner = None
         info.runner_state = dict(runner.state)
         info.endpoint = runner.endpoint
         info.provider = runner.provider or info.provider
         self.store.save(info)
         return DeployedSoftware(info, runner, self.store)
 
+    def _record_state(self, info: DeploymentInfo, state: dict[str, Any]) -> None:
+        """What the runner started, recorded the moment it exists (see Runner.save_state)."""
+        info.runner_state = dict(state)
+        self.store.save(info)
+
     def attach(self, name: str) -> DeployedSoftware:
         """Reattach to a recorded deployment (made by this or another process)."""
         info = self.store.get(name)
+        if info.status == "deploying" and owner_alive(info.owner):
+            raise StateError(
+                f"deployment {name!r} is still being deployed (by process {info.owner.pid})",
+                hint="wait for that deploy to finish",
+            )
         if info.run_interface is None or info.adapted_path is None:
             raise StateError(
                 f"deployment {name!r} never finished deploying",
@@ -219,6 +244,11 @@ class DeploymentFactory:
             with contextlib.suppress(DeployerError):
                 remove_files(self.store.get(name))
             self.store.delete(name)
+
+
+def owner_alive(owner: Owner | None) -> bool:
+    """Whether the process that is making a deployment still runs."""
+    return owner is not None and is_alive(owner.pid, owner.started)
 
 
 def _merge_resources(default: Resources, wished: Resources) -> Resources:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
+from deployer.deployment.locks import deployment_lock
 from deployer.deployment.state import StateStore
 from deployer.errors import DeployerError
 from deployer.models import DeploymentInfo, DeploymentStatus
@@ -54,6 +56,8 @@ class DeployedSoftware:
         self.runner = runner
         self._store = store
         self._removed = False
+        if store is not None:
+            runner.context.on_state = self._save_runner_state
 
     @property
     def name(self) -> str:
@@ -117,22 +121,52 @@ class DeployedSoftware:
         return self.runner.logs(tail)
 
     def stop(self) -> None:
-        self.runner.stop()
-        self._record("stopped")
+        with deployment_lock(self.name):
+            self._refresh()
+            self.runner.stop()
+            self._record("stopped")
 
-    def start(self) -> None:
-        self.runner.start()
-        self._record("running")
+    def start(self) -> bool:
+        """Start it again; False (and nothing done) when it is running already."""
+        with deployment_lock(self.name):
+            self._refresh()
+            if self._info.status == "running" and self.is_healthy():
+                return False
+            self.runner.start()
+            self._record("running")
+            return True
 
     def remove(self) -> None:
         """Stop, then delete the workspace, runtime files and the record. Idempotent."""
+        with deployment_lock(self.name):
+            self._refresh(missing_ok=True)
+            try:
+                self.runner.remove()
+            finally:
+                self._removed = True
+                remove_files(self._info)
+                if self._store is not None:
+                    self._store.delete(self.name)
+
+    def _refresh(self, missing_ok: bool = False) -> None:
+        """Re-read the record under the lock: another process may have changed it since this
+        handle was made (started a server, stopped it)."""
+        if self._store is None:
+            return
         try:
-            self.runner.remove()
-        finally:
-            self._removed = True
-            remove_files(self._info)
-            if self._store is not None:
-                self._store.delete(self.name)
+            info = self._store.get(self.name)
+        except DeployerError:
+            if missing_ok:
+                return
+            raise
+        self._info = info
+        self.runner.state = dict(info.runner_state)
+
+    def _save_runner_state(self, state: dict[str, Any]) -> None:
+        self._info.runner_state = dict(state)
+        if self._store is not None:
+            with contextlib.suppress(DeployerError):  # removed meanwhile: nothing to record
+                self._store.save(self._info)
 
     def _record(self, status: DeploymentStatus) -> None:
         self._info.status = status

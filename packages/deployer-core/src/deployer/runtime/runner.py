@@ -40,6 +40,12 @@ class RunnerContext(BaseModel):
         repr=False,
         description="Where long steps (a build, an install) report what they are doing",
     )
+    on_state: Callable[[dict[str, Any]], None] | None = Field(
+        default=None,
+        exclude=True,
+        repr=False,
+        description="Records the runner state at once (a process the moment it exists)",
+    )
 
 
 def success(output: Any) -> dict[str, Any]:
@@ -63,6 +69,13 @@ class Runner(ABC):
     def __init__(self, context: RunnerContext, state: dict[str, Any] | None = None) -> None:
         self.context = context
         self.state: dict[str, Any] = dict(state or {})
+
+    def save_state(self) -> None:
+        """Record the state now (not only when the operation ends): call it the moment a
+        process, container or remote resource exists, so a killed deploy leaves a record
+        that `deployer rm` and `deployer doctor` can clean up."""
+        if self.context.on_state is not None:
+            self.context.on_state(dict(self.state))
 
     @abstractmethod
     def deploy(self) -> None:

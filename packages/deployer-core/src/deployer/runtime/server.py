@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from deployer.errors import PortRaceError
+from deployer.paths import deployer_home
 from deployer.runtime.processes import (
     free_port,
     is_alive,
@@ -29,6 +30,8 @@ from deployer.runtime.processes import (
 from deployer.runtime.runner import Runner, RunnerContext, RunnerStatus, failure
 
 PROCESS_KEYS = ("pid", "pgid", "pid_start_time", "port")
+DEPLOYMENT_ENV = "DEPLOYER_DEPLOYMENT"
+HOME_ENV = "DEPLOYER_HOME"
 DEFAULT_PORT_ATTEMPTS = 3
 
 
@@ -91,6 +94,7 @@ class ProcessServerRunner(Runner):
             "pgid": proc.pid,
             "pid_start_time": pid_start_time(proc.pid),
         }
+        self.save_state()
         return proc
 
     def process_alive(self) -> bool:
@@ -129,6 +133,9 @@ class ProcessServerRunner(Runner):
         env = {**os.environ, **self.context.env}
         env.pop("PYTHONHOME", None)
         env["PYTHONUNBUFFERED"] = "1"
+        # whose server this is: `deployer doctor` finds servers whose deployment is gone
+        env[DEPLOYMENT_ENV] = self.context.name
+        env[HOME_ENV] = str(deployer_home())
         if venv is not None and (venv / "pyvenv.cfg").is_file():
             bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
             env["VIRTUAL_ENV"] = str(venv)
