@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from deployer.adapter.staging import mark_staging_owner, sweep_stale_staging
 from deployer.adapter.templates import render_templates, template_context
 from deployer.adapter.validation import validate_adaptation
 from deployer.errors import AdaptationError, DeployerError, EntrypointError, UsageError
@@ -99,7 +100,9 @@ class AdapterAgent:
         if target.exists():
             raise AdaptationError(f"workspace {target} exists already")
         target.parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale_staging(target.parent)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        mark_staging_owner(staging)
         log_path: Path | None = None
         try:
             work = staging / "ws"

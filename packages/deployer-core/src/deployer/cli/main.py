@@ -496,8 +496,11 @@ def start(name: str) -> None:
 @handle_errors
 def rm(name: str, force: bool) -> None:
     """Stop and remove deployment NAME with its workspace and logs."""
-    _factory().remove(name, force=force)
+    survivors = _factory().remove(name, force=force)
     click.echo(f"removed {name}")
+    if survivors:
+        pids = ", ".join(str(pid) for pid in survivors)
+        click.echo(f"warning: could not stop processes {pids} of {name}", err=True)
 
 
 @main.command(name="new-strategy")
@@ -582,3 +585,30 @@ def cache_prune(older_than: float | None, as_json: bool) -> None:
         return
     freed = sum(entry.size_bytes for entry in removed)
     click.echo(f"removed {len(removed)} environments, freed {_megabytes(freed)}")
+
+
+# -- doctor ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--fix", is_flag=True, help="Clean up what was found.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@handle_errors
+def doctor(fix: bool, as_json: bool) -> None:
+    """Find (and with --fix clean up) what deployer left behind: orphan servers, records of
+    killed deploys, stale staging directories, orphan workspaces, half-built environments."""
+    from deployer.deployment.doctor import examine
+
+    findings = examine(_factory(), fix=fix)
+    if as_json:
+        _emit_json([finding.as_json() for finding in findings])
+        return
+    if not findings:
+        click.echo("nothing left behind")
+        return
+    for finding in findings:
+        state = "fixed: " if finding.fixed else ("could not fix: " if finding.error else "")
+        detail = f" ({finding.error})" if finding.error else ""
+        click.echo(f"{state}{finding.kind}: {finding.what} -> {finding.action}{detail}")
+    if not fix:
+        click.echo("run `deployer doctor --fix` to clean these up")

@@ -40,11 +40,12 @@ from deployer.models import (
     Resources,
     SolutionResult,
 )
-from deployer.paths import deployment_dir
+from deployer.paths import deployer_home, deployment_dir
 from deployer.plugins.registry import Strategy, StrategyRegistry
 from deployer.repo.solution import check_solution_path
 from deployer.runtime.processes import is_alive, pid_start_time
 from deployer.runtime.runner import Runner, RunnerContext
+from deployer.runtime.server import stop_marked
 from deployer.selector.agent import SelectorAgent
 
 Progress = Callable[[str], None]
@@ -231,19 +232,23 @@ class DeploymentFactory:
     def list(self) -> list[DeploymentInfo]:
         return self.store.list()
 
-    def remove(self, name: str, force: bool = False) -> None:
+    def remove(self, name: str, force: bool = False) -> list[int]:
         """Remove a deployment; with `force`, drop the record even if its runner cannot load.
-        A name with no record is an error either way."""
+        A name with no record is an error either way. Returns the pids of processes that
+        would not stop (none, normally)."""
         if name not in self.store.names():
             self.store.get(name)  # raises DeploymentNotFoundError with the known names
         try:
-            self.attach(name).remove()
+            return self.attach(name).remove()
         except DeployerError:
             if not force:
                 raise
             with contextlib.suppress(DeployerError):
                 remove_files(self.store.get(name))
             self.store.delete(name)
+            with contextlib.suppress(DeployerError):
+                return stop_marked(str(deployer_home()), name)
+            return []
 
 
 def owner_alive(owner: Owner | None) -> bool:

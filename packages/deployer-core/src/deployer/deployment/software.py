@@ -13,8 +13,9 @@ from deployer.deployment.locks import deployment_lock
 from deployer.deployment.state import StateStore
 from deployer.errors import DeployerError
 from deployer.models import DeploymentInfo, DeploymentStatus
-from deployer.paths import deployment_dir, inside_home, workspaces_dir
+from deployer.paths import deployer_home, deployment_dir, inside_home, workspaces_dir
 from deployer.runtime.runner import Runner, failure
+from deployer.runtime.server import stop_marked
 
 
 def _describe(exc: BaseException) -> str:
@@ -136,17 +137,21 @@ class DeployedSoftware:
             self._record("running")
             return True
 
-    def remove(self) -> None:
-        """Stop, then delete the workspace, runtime files and the record. Idempotent."""
+    def remove(self) -> list[int]:
+        """Stop, then delete the workspace, runtime files and the record. Idempotent.
+        Processes the solution left (a double-forked daemon) are stopped too; returns the
+        pids of any that would not stop."""
         with deployment_lock(self.name):
             self._refresh(missing_ok=True)
             try:
                 self.runner.remove()
             finally:
                 self._removed = True
+                survivors = stop_marked(str(deployer_home()), self.name)
                 remove_files(self._info)
                 if self._store is not None:
                     self._store.delete(self.name)
+        return survivors
 
     def _refresh(self, missing_ok: bool = False) -> None:
         """Re-read the record under the lock: another process may have changed it since this

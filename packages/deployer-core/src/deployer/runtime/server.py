@@ -15,6 +15,8 @@ from abc import abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
+import psutil
+
 from deployer.errors import PortRaceError
 from deployer.paths import deployer_home
 from deployer.runtime.processes import (
@@ -33,6 +35,40 @@ PROCESS_KEYS = ("pid", "pgid", "pid_start_time", "port")
 DEPLOYMENT_ENV = "DEPLOYER_DEPLOYMENT"
 HOME_ENV = "DEPLOYER_HOME"
 DEFAULT_PORT_ATTEMPTS = 3
+
+
+def marked_processes(home: str, name: str | None = None) -> list[psutil.Process]:
+    """Processes started for deployments of `home` (all, or of deployment `name`): found by
+    the marker every server's environment carries, which a solution's daemons inherit even
+    when they double-fork out of the server's session."""
+    found = []
+    for process in psutil.process_iter():
+        if process.pid == os.getpid():
+            continue
+        try:
+            environ = process.environ()
+        except (psutil.Error, OSError):
+            continue
+        marked = environ.get(DEPLOYMENT_ENV)
+        if marked and environ.get(HOME_ENV) == home and (name is None or marked == name):
+            found.append(process)
+    return found
+
+
+def stop_marked(home: str, name: str) -> list[int]:
+    """Stop every process left of deployment `name`; the pids that would not stop."""
+    survivors = []
+    for process in marked_processes(home, name):
+        try:
+            group = os.getpgid(process.pid)
+        except OSError:
+            continue  # gone already
+        if group == os.getpgid(0):
+            group = None  # never our own group
+        terminate(process.pid, group, pid_start_time(process.pid), grace=2.0)
+        if is_alive(process.pid):
+            survivors.append(process.pid)
+    return survivors
 
 
 class ProcessServerRunner(Runner):

@@ -1,0 +1,185 @@
+"""Nothing lost, nothing left running: `deployer deploy` killed with SIGKILL at many moments,
+concurrent starts of one deployment, a solution that double-forks a daemon, and `deployer
+doctor --fix` cleaning up afterwards. Real processes throughout."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import pytest
+
+from e2e_support import Cli
+
+pytestmark = pytest.mark.slow
+
+SLOW_LOAD = "import time\ntime.sleep(1.5)\n\ndef predict(name='x'):\n    return {'hi': name}\n"
+DAEMON = """\
+import os, sys, time
+
+def _daemon():
+    if os.fork():
+        return
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    time.sleep(600)
+    os._exit(0)
+
+_daemon()
+
+def predict(name="x"):
+    return {"hi": name}
+"""
+
+
+def solution(root: Path, text: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "main.py").write_text(text)
+    return root
+
+
+def marked(home: Path, name: str | None = None) -> list[int]:
+    """Processes carrying this home's deployment marker (see runtime/server.py)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            environ = process.environ()
+        except psutil.Error:
+            continue
+        deployment = environ.get("DEPLOYER_DEPLOYMENT")
+        if environ.get("DEPLOYER_HOME") == str(home) and deployment and name in (None, deployment):
+            found.append(process.pid)
+    return found
+
+
+def wait_for(predicate, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def recorded_pid(home: Path, name: str) -> int | None:
+    db_path = home / "state.db"
+    if not db_path.exists():
+        return None
+    db = sqlite3.connect(db_path)
+    try:
+        row = db.execute("SELECT info FROM deployments WHERE name=?", (name,)).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()
+    return json.loads(row[0]).get("runner_state", {}).get("pid") if row else None
+
+
+def deploy_process(cli: Cli, root: Path, name: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "deployer", "deploy", str(root), "--strategy", "local",
+         "--name", name, "--startup-timeout", "120"],
+        env={**cli.env, "DEPLOYER_STRATEGIES": "local"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+
+
+def test_kill_during_the_health_wait_then_rm_stops_the_server(cli: Cli, tmp_path: Path) -> None:
+    root = solution(tmp_path / "sol", SLOW_LOAD.replace("1.5", "30"))
+    deploy = deploy_process(cli, root, "k")
+    assert wait_for(lambda: recorded_pid(cli.home, "k") is not None)  # recorded at once
+    server = recorded_pid(cli.home, "k")
+    os.kill(deploy.pid, signal.SIGKILL)
+    deploy.wait()
+    assert psutil.pid_exists(server)
+    done = cli("rm", "k")
+    assert done.code == 0, done.err
+    assert wait_for(lambda: not psutil.pid_exists(server) or
+                    psutil.Process(server).status() == psutil.STATUS_ZOMBIE)  # fmt: skip
+    assert marked(cli.home) == []
+
+
+def test_sigkill_at_twenty_moments_then_doctor_fix_leaves_nothing(cli: Cli, tmp_path) -> None:
+    root = solution(tmp_path / "sol", SLOW_LOAD)
+    moments = random.Random(20261201)
+    for attempt in range(20):
+        name = f"kill{attempt}"
+        deploy = deploy_process(cli, root, name)
+        time.sleep(moments.uniform(0.0, 3.0))  # copy, venv, spawn, health wait or done
+        deploy.send_signal(signal.SIGKILL)
+        deploy.wait()
+        fixed = cli("doctor", "--fix", "--json")
+        assert fixed.code == 0, fixed.err
+        assert wait_for(lambda: marked(cli.home) == [] or all(
+            psutil.Process(p).status() == psutil.STATUS_ZOMBIE for p in marked(cli.home)
+            if psutil.pid_exists(p)), timeout=15)  # fmt: skip
+        rows = cli("ls", "--json").json()
+        assert all(row["status"] != "deploying" for row in rows), rows
+        staging = [p for p in (cli.home / "workspaces").glob(".*")] if (
+            cli.home / "workspaces").exists() else []  # fmt: skip
+        assert staging == []
+        for row in rows:  # a deploy that finished before the kill is a working deployment
+            assert cli("run", row["name"], '{"name": "ok"}').code == 0
+            assert cli("rm", row["name"]).code == 0
+    assert cli("doctor", "--json").json() == []
+
+
+def test_four_concurrent_starts_start_one_server(cli: Cli, tmp_path: Path) -> None:
+    root = solution(tmp_path / "sol", SLOW_LOAD)
+    cli.env["DEPLOYER_STRATEGIES"] = "local"
+    assert cli("deploy", str(root), "--strategy", "local", "--name", "c").code == 0
+    assert cli("stop", "c").code == 0
+    assert marked(cli.home, "c") == []
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: cli("start", "c"), range(4)))
+    assert all(r.code == 0 for r in results), [r.err for r in results]
+    assert sum(r.out.startswith("started") for r in results) == 1
+    assert sum("already running" in r.out for r in results) == 3
+    assert len(marked(cli.home, "c")) == 1
+    assert cli("run", "c", '{"name": "one"}').code == 0
+    assert cli("rm", "c").code == 0
+    assert wait_for(lambda: marked(cli.home, "c") == [])
+
+
+def test_a_double_forked_daemon_is_stopped_by_rm(cli: Cli, tmp_path: Path) -> None:
+    root = solution(tmp_path / "sol", DAEMON)
+    cli.env["DEPLOYER_STRATEGIES"] = "local"
+    assert cli("deploy", str(root), "--strategy", "local", "--name", "d").code == 0
+    assert wait_for(lambda: len(marked(cli.home, "d")) >= 2)  # the server and the daemon
+    done = cli("rm", "d")
+    assert done.code == 0 and "could not stop" not in done.err
+    assert wait_for(lambda: marked(cli.home, "d") == [], timeout=15)
+
+
+def test_doctor_finds_and_fixes_an_orphan_server_and_stale_staging(cli: Cli, tmp_path) -> None:
+    root = solution(tmp_path / "sol", SLOW_LOAD)
+    cli.env["DEPLOYER_STRATEGIES"] = "local"
+    assert cli("deploy", str(root), "--strategy", "local", "--name", "o").code == 0
+    server = recorded_pid(cli.home, "o")
+    db = sqlite3.connect(cli.home / "state.db")
+    db.execute("DELETE FROM deployments WHERE name='o'")  # the record is lost
+    db.commit()
+    db.close()
+    stale = cli.home / "workspaces" / ".sol-dead-1234"
+    stale.mkdir(parents=True)
+    (stale / ".deployer-owner").write_text(json.dumps({"pid": 2**22 + 7, "started": "1.0"}))
+    found = cli("doctor", "--json").json()
+    kinds = sorted({f["kind"] for f in found})
+    assert kinds == ["orphan server", "orphan workspace", "stale staging"], found
+    assert psutil.pid_exists(server)
+    fixed = cli("doctor", "--fix", "--json").json()
+    assert all(f["fixed"] for f in fixed), fixed
+    assert wait_for(lambda: not psutil.pid_exists(server) or
+                    psutil.Process(server).status() == psutil.STATUS_ZOMBIE)  # fmt: skip
+    assert not stale.exists()
+    assert cli("doctor").out.strip() == "nothing left behind"
