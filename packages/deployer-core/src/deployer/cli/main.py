@@ -274,6 +274,14 @@ def select(
     "agent: always the coding agent; templates: never.",
 )
 @click.option(
+    "--env-file",
+    "env_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help="Environment for the solution from a dotenv file (repeatable; --env wins).",
+)
+@click.option(
     "--include",
     "include",
     multiple=True,
@@ -298,11 +306,18 @@ def deploy(
     no_cache: bool,
     agent: str | None,
     adaptation: str,
+    env_files: tuple[str, ...],
     include: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Select, adapt and deploy the solution at PATH."""
     from deployer.models import DeployConfig
+    from deployer.repo.envfile import read_env_file
+
+    environment: dict[str, str] = {}
+    for env_file in env_files:
+        environment.update(read_env_file(Path(env_file)))
+    environment.update(_pairs(env, "--env"))
 
     config = DeployConfig(
         solution=_solution(path, goal),
@@ -310,7 +325,7 @@ def deploy(
         allowed_strategies=_allowed(allow),
         name=name,
         entrypoint=entrypoint,
-        env=_pairs(env, "--env"),
+        env=environment,
         options=_pairs(options, "--option"),
         startup_timeout=startup_timeout,
         run_timeout=run_timeout,
@@ -370,6 +385,41 @@ def run(name: str, payload: str | None) -> None:
     _emit_json(result)
     if result.get("status") != "success":
         sys.exit(1)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as a JSON object.")
+@handle_errors
+def status(name: str, as_json: bool) -> None:
+    """Show deployment NAME: live status, strategy, endpoint, health and uptime."""
+    import time
+
+    software = _factory().attach(name)
+    info = software.info
+    live = software.status()
+    healthy = live == "running"
+    since = info.updated_at.timestamp()
+    report = {
+        "name": info.name,
+        "status": live,
+        "strategy": info.strategy,
+        "provider": info.provider,
+        "endpoint": info.endpoint,
+        "healthy": healthy,
+        "uptime_seconds": round(time.time() - since, 1) if healthy else None,
+        "created_at": info.created_at.isoformat(),
+        "updated_at": info.updated_at.isoformat(),
+        "entrypoint": info.run_interface.entrypoint if info.run_interface else None,
+        "left_out": info.left_out,
+    }
+    if as_json:
+        _emit_json(report)
+        return
+    for key, value in report.items():
+        if value not in (None, [], ""):
+            shown = ", ".join(value) if isinstance(value, list) else value
+            click.echo(f"{key + ':':<16}{shown}")
 
 
 @main.command(name="ls")

@@ -115,7 +115,7 @@ class DeploymentFactory:
         progress("selecting a strategy")
         setting, strategy = self._choose(config.model_copy(update={"solution": solution}))
         options = strategy.config.resolve_options(config.options)
-        availability = self.registry.availability(strategy, options)
+        availability = self.registry.availability(strategy, options, env_keys=config.env)
         if not availability.available:
             raise StrategyUnavailableError(
                 f"strategy {strategy.name!r} is unavailable here: {availability.reason}",

@@ -62,14 +62,15 @@ def deployer_register_coding_agents() -> list[CodingAgentSpec]:
 
 @hookspec(firstresult=True)
 def deployer_check_availability(
-    strategy: str, options: dict[str, object] | None
+    strategy: str, options: dict[str, object] | None, env_keys: list[str]
 ) -> Availability | None:
     """Extra availability checks beyond config.yaml's `requirements` (a daemon that must answer,
     a credential file). `options` are the deployment's resolved strategy options, or None when
     listing strategies (judge the defaults then): a target that needs no credential may be
-    available where the default one is not. Return None when there is nothing to add. Must not
-    raise, must be quick, and must not import the platform SDK. Implementations may take only
-    `strategy`."""
+    available where the default one is not. `env_keys` are the names of the variables the
+    deployment itself is given (`--env`, `--env-file`): a key given there counts as set even
+    when the shell lacks it. Return None when there is nothing to add. Must not raise, must be
+    quick, and must not import the platform SDK. Implementations may take only `strategy`."""
 
 
 @hookspec(firstresult=True)

@@ -319,25 +319,34 @@ class StrategyRegistry:
         return runner_class
 
     def availability(
-        self, strategy: str | Strategy, options: dict[str, Any] | None = None
+        self,
+        strategy: str | Strategy,
+        options: dict[str, Any] | None = None,
+        env_keys: Iterable[str] = (),
     ) -> Availability:
         """Whether the strategy can work here (with these options, or its defaults). Never
-        raises. Results for the defaults are cached; option-specific checks are not."""
+        raises. `env_keys` are the names of the deployment's own environment (values are never
+        needed), which count as set. Results for the defaults are cached; others are not."""
         name = strategy.name if isinstance(strategy, Strategy) else strategy
-        if options is None and name in self._availability:
+        env_keys = sorted(env_keys)
+        if options is None and not env_keys and name in self._availability:
             return self._availability[name]
         try:
             strategy = self._strategy(strategy)
-            result = _check_requirements(strategy.config)
+            result = _check_requirements(strategy.config, env_keys)
             if result.available and strategy.plugin is not None:
                 extra = self._call_for(
-                    strategy.plugin, "deployer_check_availability", strategy=name, options=options
+                    strategy.plugin,
+                    "deployer_check_availability",
+                    strategy=name,
+                    options=options,
+                    env_keys=env_keys,
                 )
                 if isinstance(extra, Availability):
                     result = extra
         except Exception as exc:
             result = Availability(False, f"availability check failed: {_one_line(exc)}")
-        if options is None:
+        if options is None and not env_keys:
             self._availability[name] = result
         return result
 
@@ -467,7 +476,14 @@ def _read_strategy_files(ep: EntryPoint, record: PluginRecord, pkg: StrategyPack
     )
 
 
-def _check_requirements(config: StrategyConfig) -> Availability:
+def _check_requirements(config: StrategyConfig, env_keys: Iterable[str] = ()) -> Availability:
+    """config.yaml's requirements; variables are looked for in the shell's environment and
+    among the names the deployment itself is given (`--env`, `--env-file`)."""
+    given = set(env_keys)
+
+    def is_set(key: str) -> bool:
+        return key in given or bool(os.environ.get(key))
+
     req = config.requirements
     for binary in req.binaries:
         if shutil.which(binary) is None:
@@ -485,9 +501,9 @@ def _check_requirements(config: StrategyConfig) -> Availability:
                 f"the Python package {module!r} is not installed",
                 f"pip install 'deployer-{config.name}[{module}]' or pip install {module}",
             )
-    missing = [key for key in req.env_all if not os.environ.get(key)]
+    missing = [key for key in req.env_all if not is_set(key)]
     if missing:
         return Availability(False, f"environment variable {missing[0]} is not set")
-    if req.env_any and not any(os.environ.get(key) for key in req.env_any):
+    if req.env_any and not any(is_set(key) for key in req.env_any):
         return Availability(False, f"none of {', '.join(req.env_any)} is set")
     return Availability(True)
