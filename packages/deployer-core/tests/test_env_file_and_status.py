@@ -102,3 +102,18 @@ def test_status_reports_live_state(local_home: Path) -> None:
         runner.invoke(main, ["rm", "s"])
     gone = runner.invoke(main, ["status", "s"])
     assert gone.exit_code == 4 and "no deployment named 's'" in gone.output
+
+
+def test_strategies_name_is_a_short_help_and_version_lists_strategies(local_home: Path) -> None:
+    runner = CliRunner()
+    shown = runner.invoke(main, ["strategies", "local"])
+    assert shown.exit_code == 0, shown.output
+    assert "targets (--option mode=...): inprocess, process" in shown.output
+    assert "port                 integer (>= 0, <= 65535) [default: 0]" in shown.output
+    assert "available: yes" in shown.output
+    detail = json.loads(runner.invoke(main, ["strategies", "local", "--json"]).output)
+    assert detail["config"]["target_option"] == "mode"
+    versions = runner.invoke(main, ["--version"])
+    assert versions.exit_code == 0
+    assert versions.output.startswith("deployer-core ")
+    assert "  local: deployer-local " in versions.output

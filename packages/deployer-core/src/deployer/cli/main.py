@@ -128,9 +128,33 @@ def _progress(enabled: bool) -> Iterator[Callable[[str], None]]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="deployer-core", prog_name="deployer")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_versions(ctx) if value else None,
+    help="Show the versions of deployer-core and every installed strategy, then exit.",
+)
 def main() -> None:
     """Turn a code repository into running software: deployer deploy PATH, then deployer run."""
+
+
+def _print_versions(ctx: click.Context) -> None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from deployer.plugins.registry import default_entry_points
+
+    try:
+        core = version("deployer-core")
+    except PackageNotFoundError:
+        core = "unknown"
+    click.echo(f"deployer-core {core}")
+    for ep in sorted(default_entry_points(), key=lambda e: e.name):
+        dist = getattr(ep, "dist", None)
+        label = f"{dist.metadata['Name']} {dist.version}" if dist is not None else ep.value
+        click.echo(f"  {ep.name}: {label}")
+    ctx.exit(0)
 
 
 # -- strategies ------------------------------------------------------------------------------
@@ -200,11 +224,39 @@ def _print_strategies(rows: list[dict[str, Any]]) -> None:
 
 
 def _print_strategy_detail(detail: dict[str, Any]) -> None:
-    import yaml
-
-    click.echo(f"{detail['name']} ({detail['package']} {detail['version']})")
-    click.echo(f"available: {'yes' if detail['available'] else 'no: ' + detail['reason']}")
-    click.echo(yaml.safe_dump(detail["config"], sort_keys=False).rstrip())
+    """A short help page: what it is, whether it works here, its options and targets."""
+    config = detail["config"]
+    click.echo(f"{detail['name']} ({detail['package'] or '?'} {detail['version'] or ''})".strip())
+    click.echo(f"  {config['summary']}")
+    if detail["available"]:
+        click.echo("available: yes")
+    else:
+        hint = f" (hint: {detail['hint']})" if detail.get("hint") else ""
+        click.echo(f"available: no: {detail['reason']}{hint}")
+    click.echo(f"provider: {config['provider']}; interface: {config['interface']}")
+    if config.get("capabilities"):
+        click.echo(f"capabilities: {', '.join(config['capabilities'])}")
+    runner = config["runner"]
+    if isinstance(runner, dict):
+        targets = ", ".join(sorted(runner))
+        click.echo(f"targets (--option {config['target_option']}=...): {targets}")
+    options = config.get("options") or {}
+    if options:
+        click.echo("options (--option KEY=VALUE):")
+        for key, spec in options.items():
+            kind = spec["type"]
+            if spec.get("choices"):
+                kind += f" {'|'.join(spec['choices'])}"
+            bounds = [f">= {spec['minimum']:g}"] if spec.get("minimum") is not None else []
+            bounds += [f"<= {spec['maximum']:g}"] if spec.get("maximum") is not None else []
+            if bounds:
+                kind += f" ({', '.join(bounds)})"
+            default = spec.get("default")
+            shown = "" if default in (None, "") else f" [default: {default}]"
+            click.echo(f"  {key:<20} {kind}{shown}")
+            if spec.get("description"):
+                click.echo(f"  {'':<20} {spec['description']}")
+    click.echo(f"full config: deployer strategies {detail['name']} --json")
 
 
 # -- select ----------------------------------------------------------------------------------
