@@ -117,3 +117,33 @@ def test_strategies_name_is_a_short_help_and_version_lists_strategies(local_home
     assert versions.exit_code == 0
     assert versions.output.startswith("deployer-core ")
     assert "  local: deployer-local " in versions.output
+
+
+def test_logs_follow_streams_new_lines_and_ends_when_removed(local_home: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    root = local_home / "sol"
+    root.mkdir()
+    (root / "main.py").write_text(ECHO_ENV)
+    runner = CliRunner()
+    assert (
+        runner.invoke(main, ["deploy", str(root), "--strategy", "local", "--name", "f"]).exit_code
+        == 0
+    )
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "deployer", "logs", "f", "-f"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(1.0)  # let it print the tail and start following
+        for key in ("FIRST", "SECOND"):
+            assert runner.invoke(main, ["run", "f", json.dumps({"key": key})]).exit_code == 0
+        time.sleep(1.0)
+    finally:
+        runner.invoke(main, ["rm", "f"])  # removed while following: the follower ends
+    out, err = follower.communicate(timeout=30)
+    assert follower.returncode == 0, err
+    assert out.count('"POST /run HTTP/1.1" 200') >= 2  # the server's access log, live
+    assert "deployment f was removed" in err

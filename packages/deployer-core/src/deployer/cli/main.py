@@ -518,13 +518,22 @@ def list_deployments(as_json: bool) -> None:
 @click.argument("name")
 @click.option("--tail", type=int, default=None, help="Only the last N lines.")
 @click.option(
+    "-f", "--follow", is_flag=True, help="Keep printing new output until interrupted (Ctrl-C)."
+)
+@click.option(
     "--adaptation", is_flag=True, help="The coding agent's log from adapting NAME instead."
 )
 @handle_errors
-def logs(name: str, tail: int | None, adaptation: bool) -> None:
+def logs(name: str, tail: int | None, follow: bool, adaptation: bool) -> None:
     """Print the output of deployment NAME."""
     if not adaptation:
-        click.echo(_factory().attach(name).logs(tail), nl=False)
+        software = _factory().attach(name)
+        if not follow:
+            click.echo(software.logs(tail), nl=False)
+            return
+        for chunk in software.follow_logs(tail=10 if tail is None else tail):
+            click.echo(chunk, nl=False)
+        click.echo(f"deployment {name} was removed", err=True)
         return
     from deployer.paths import deployment_dir
     from deployer.runtime.runner import tail_lines

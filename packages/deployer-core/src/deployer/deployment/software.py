@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -120,6 +121,29 @@ class DeployedSoftware:
 
     def logs(self, tail: int | None = None) -> str:
         return self.runner.logs(tail)
+
+    def follow_logs(
+        self, tail: int | None = 10, poll: float = 0.25, until: Callable[[], bool] | None = None
+    ) -> Iterator[str]:
+        """The last `tail` lines, then new output as it comes, until the deployment is removed
+        (or `until()` says stop). Works on every runner through `logs()`: a runner with a log
+        file is followed by offset, others by what their log gained since the last look."""
+        seen = self.runner.logs(None)
+        first = seen.splitlines(keepends=True)
+        yield "".join(first[-tail:] if tail else first)
+        while until is None or not until():
+            time.sleep(poll)
+            if self._store is not None and self.name not in self._store.names():
+                return
+            try:
+                now = self.runner.logs(None)
+            except Exception:
+                return
+            # a log that does not continue the last one was rotated: show it from the start
+            fresh = now[len(seen) :] if now.startswith(seen) else now
+            if fresh:
+                yield fresh
+            seen = now
 
     def stop(self) -> None:
         with deployment_lock(self.name):
