@@ -70,10 +70,9 @@ class BentoCloudRunner(BentoServiceRunner):
             self.state["running"] = False
 
     def remove(self) -> None:
-        self.close()
+        self.stop()
         if self.state.get("deployment"):
             name, cluster = self._cloud_name()
-            sdk.terminate(name, cluster, self.build_log)
             sdk.delete(name, cluster, self.build_log)
         if self.state.get("bento"):
             sdk.delete_bento(self.state["bento"])
