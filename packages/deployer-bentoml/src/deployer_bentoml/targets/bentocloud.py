@@ -41,10 +41,12 @@ class BentoCloudRunner(BentoServiceRunner):
         spec = prepare(ctx, target="bentocloud")
         bento = sdk.build(ctx.adapted_path, self.build_log, sdk.build_env(ctx.env))
         self.state = {"target": "bentocloud", "bento": bento, **spec.as_state()}
+        self.save_state()  # a bento exists: a killed deploy leaves a record to clean up
         cluster = sdk.create(
             name=ctx.name, bento=bento, options=ctx.options, env=ctx.env, log_path=self.build_log
         )
         self.state.update(deployment=ctx.name, cluster=cluster, running=True)
+        self.save_state()
         self.state["endpoint"] = sdk.wait_ready(
             ctx.name, cluster, ctx.startup_timeout, self.build_log
         )
