@@ -89,7 +89,7 @@ def measure(call: Callable[[], Any]) -> float:
 def run_overhead(calls: int) -> None:
     import httpx
 
-    from deployer_bentoml.client import connect
+    from deployer_bentoml.sdk import connect
 
     print(f"== run() overhead over {calls} calls (milliseconds per call) ==")
     _, software = timed_deploy(HELLO, "bench-overhead")

@@ -1,5 +1,6 @@
-"""Fixtures: a private DEPLOYER_HOME and BENTOML_HOME per test, no BentoCloud login, and
-deployments made through the real factory that are removed afterwards, even on failure."""
+"""Fixtures: a private DEPLOYER_HOME (core's `deployer_home`) and BENTOML_HOME per test, no
+BentoCloud login, core's `registry` of the bentoml strategy, and deployments made through
+`deployer.deploy` (the whole factory, not only the runner) that are removed afterwards."""
 
 from __future__ import annotations
 
@@ -14,28 +15,25 @@ from typing import Any
 import pytest
 
 import deployer
-from bentoml_support import write_solution
 from deployer.deployment.software import DeployedSoftware
 from deployer.plugins.registry import StrategyRegistry
+from deployer.testing import write_solution
+
+
+@pytest.fixture(scope="session")
+def deployer_strategy() -> str:
+    return "bentoml"
 
 
 @pytest.fixture(autouse=True)
-def homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def homes(deployer_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Private state for deployer and bentoml; any real BentoCloud login is hidden."""
-    home = tmp_path / "deployer-home"
-    monkeypatch.setenv("DEPLOYER_HOME", str(home))
     monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "bentoml-home"))
     monkeypatch.setenv("BENTOML_DO_NOT_TRACK", "True")
     monkeypatch.delenv("BENTO_CLOUD_API_KEY", raising=False)
     monkeypatch.delenv("BENTO_CLOUD_API_ENDPOINT", raising=False)
     monkeypatch.delenv("DEPLOYER_STRATEGIES", raising=False)
-    return home
-
-
-@pytest.fixture
-def registry() -> StrategyRegistry:
-    """The installed `bentoml` plugin, found through its real entry point."""
-    return StrategyRegistry(enabled=["bentoml"])
+    return deployer_home
 
 
 class Deployments:

@@ -21,9 +21,9 @@ from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError, StrategyUnavailableError
 from deployer.models import DeploymentSetting, SolutionResult
 from deployer.paths import deployment_dir, workspaces_dir
-from deployer.runtime.runner import RunnerContext
-from deployer_bentoml import cloud, process
-from deployer_bentoml.runner import BentoMLRunner
+from deployer.plugin import RunnerContext, free_port, pid_start_time, spawn, terminate
+from deployer_bentoml import sdk
+from deployer_bentoml.targets.bentocloud import BentoCloudRunner
 from deployer_bentoml.workspace import prepare
 
 pytestmark = pytest.mark.skipif(not HAS_BENTOML, reason=BENTOML_MISSING)
@@ -75,7 +75,7 @@ def test_runner_refuses_before_building_without_a_login(registry, tmp_path):
         runtime_dir=deployment_dir("direct"),
         options={"target": "bentocloud"},
     )
-    runner = BentoMLRunner(context)
+    runner = BentoCloudRunner(context)
     with pytest.raises(StrategyUnavailableError, match="no BentoCloud login"):
         runner.deploy()
     assert not (context.runtime_dir / "build.log").exists()
@@ -166,7 +166,7 @@ def test_bentoml_build_of_the_adapted_workspace_serves(registry, tmp_path):
     )
     prepare(context, target="bentocloud")
     log = context.runtime_dir / "build.log"
-    tag = cloud.build(context.adapted_path, log, cloud.build_env({}))
+    tag = sdk.build(context.adapted_path, log, sdk.build_env({}))
     assert tag.startswith("built:")
     (bento_dir,) = bento_store(tmp_path)
     manifest = (bento_dir / "bento.yaml").read_text()
@@ -174,8 +174,8 @@ def test_bentoml_build_of_the_adapted_workspace_serves(registry, tmp_path):
     requirements = (bento_dir / "env" / "python" / "requirements.txt").read_text()
     assert "python-slugify" in requirements
 
-    port = process.free_port()
-    server = process.launch(
+    port = free_port()
+    server = spawn(
         [sys.executable, "-m", "bentoml", "serve", tag, "--host", "127.0.0.1", "--port", str(port)],
         cwd=tmp_path,
         env=dict(os.environ),
@@ -194,4 +194,4 @@ def test_bentoml_build_of_the_adapted_workspace_serves(registry, tmp_path):
         with SyncHTTPClient(f"http://127.0.0.1:{port}", server_ready_timeout=0) as client:
             assert client.call("run", inputs={"text": "bento"}) == {"echo": "bento"}
     finally:
-        process.terminate(server.pid, server.pid, process.pid_start_time(server.pid), server)
+        terminate(server.pid, server.pid, pid_start_time(server.pid), server)

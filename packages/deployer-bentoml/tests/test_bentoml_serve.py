@@ -10,8 +10,8 @@ import pytest
 from bentoml_support import BENTOML_MISSING, EXAMPLES, HAS_BENTOML, wait_until
 from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError, PortInUseError
+from deployer.plugin import descendants, is_alive
 from deployer.testing import tree_hash
-from deployer_bentoml import process
 
 pytestmark = [
     pytest.mark.real,
@@ -61,7 +61,7 @@ BROKEN_LOAD = {
 def serve_pids(software) -> list[int]:
     """The `bentoml serve` process and its workers."""
     pid = software.runner.state["pid"]
-    return [pid, *(child for child, _ in process.descendants(pid))]
+    return [pid, *(child for child, _ in descendants(pid))]
 
 
 def test_model_with_a_load_step_is_loaded_once(deployments):
@@ -136,7 +136,7 @@ def test_stop_start_and_remove(deployments):
     pids = serve_pids(software)
     assert len(pids) >= 2  # the arbiter and its worker
     software.stop()
-    assert wait_until(lambda: not any(process.is_alive(pid) for pid in pids))
+    assert wait_until(lambda: not any(is_alive(pid) for pid in pids))
     assert not software.is_healthy()
     stopped = software.run({"text": "x"})
     assert stopped["status"] == "error" and "deployer start cycle" in stopped["error"]
@@ -147,7 +147,7 @@ def test_stop_start_and_remove(deployments):
     new_pids = serve_pids(software)
     adapted = software.info.adapted_path
     software.remove()
-    assert wait_until(lambda: not any(process.is_alive(pid) for pid in new_pids))
+    assert wait_until(lambda: not any(is_alive(pid) for pid in new_pids))
     assert adapted is not None and not adapted.exists()
     software.remove()  # idempotent
 
@@ -208,5 +208,5 @@ def test_cli_from_a_second_process(deployments, cli):
     assert json.loads(cli("run", "cli", '{"text": "again"}').stdout)["output"]["text"] == "again"
     pid = cli.json("ls", "--json")[0]["runner_state"]["pid"]
     assert cli("rm", "cli").returncode == 0
-    assert wait_until(lambda: not process.is_alive(pid))
+    assert wait_until(lambda: not is_alive(pid))
     assert cli.json("ls", "--json") == []

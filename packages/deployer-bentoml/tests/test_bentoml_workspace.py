@@ -19,8 +19,8 @@ from deployer.paths import deployment_dir
 from deployer.plugins.registry import StrategyRegistry
 from deployer.runtime.runner import RunnerContext
 from deployer.selector.agent import SelectorAgent
-from deployer_bentoml import login
-from deployer_bentoml.client import server_error
+from deployer_bentoml import availability
+from deployer_bentoml.sdk import server_error
 from deployer_bentoml.workspace import FALLBACK_SERVICE_FILE, SETTINGS_FILE, prepare
 
 
@@ -80,11 +80,11 @@ def test_local_target_available_and_bentocloud_needs_a_login(registry: StrategyR
 
 
 def test_login_from_env_or_cloud_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    assert not login.find_login().found
-    config = login.cloud_config_path()
+    assert not availability.find_login().found
+    config = availability.cloud_config_path()
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text("contexts: []\ncurrent_context_name: default\n")
-    assert not login.find_login().found
+    assert not availability.find_login().found
     config.write_text(
         yaml.safe_dump(
             {
@@ -93,12 +93,12 @@ def test_login_from_env_or_cloud_config(monkeypatch: pytest.MonkeyPatch, tmp_pat
             }
         )
     )
-    found = login.find_login()
+    found = availability.find_login()
     assert found.found and "work" in found.source
     config.write_text("contexts: [unclosed\n")
-    assert "not valid YAML" in login.find_login().reason
+    assert "not valid YAML" in availability.find_login().reason
     monkeypatch.setenv("BENTO_CLOUD_API_KEY", "k")
-    assert login.find_login().source == "BENTO_CLOUD_API_KEY"
+    assert availability.find_login().source == "BENTO_CLOUD_API_KEY"
 
 
 def test_selection_signals(tmp_path: Path):

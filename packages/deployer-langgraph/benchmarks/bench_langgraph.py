@@ -39,13 +39,14 @@ def summary(label: str, seconds: list[float]) -> str:
 
 def raw_langgraph_dev_ready(adapted: Path, log: Path) -> float:
     """`langgraph dev` alone on an adapted copy: Popen to the first 200 from /ok."""
-    from deployer_langgraph import devserver
+    from deployer.plugin import free_port, spawn, terminate
+    from deployer_langgraph.targets.dev import command, wait_ready
 
-    port = devserver.free_port()
+    port = free_port()
     env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LOG_COLOR": "false"}
     start = time.perf_counter()
-    proc = devserver.launch(
-        devserver.command(sys.executable, port, allow_blocking=False), adapted, log, env
+    proc = spawn(
+        command(sys.executable, port, allow_blocking=False), cwd=adapted, env=env, log_path=log
     )
     try:
         import httpx
@@ -54,10 +55,10 @@ def raw_langgraph_dev_ready(adapted: Path, log: Path) -> float:
             url = f"http://127.0.0.1:{port}/ok"
             return httpx.get(url, timeout=2.0, trust_env=False).status_code == 200
 
-        devserver.wait_ready(proc, name="raw", probe=probe, log_path=log, log_offset=0, timeout=300)
+        wait_ready(proc, name="raw", probe=probe, log_path=log, log_offset=0, timeout=300)
         return time.perf_counter() - start
     finally:
-        devserver.terminate(proc.pid, None, proc)
+        terminate(proc.pid, proc.pid, None, proc)
 
 
 def server_run_times(log: Path, offset: int) -> tuple[list[float], list[float]]:

@@ -1,5 +1,6 @@
-"""Fixtures: a private DEPLOYER_HOME per test module, real deployments that are always removed,
-and `langgraph dev` servers started by tests, stopped even when a test fails.
+"""Fixtures: a private DEPLOYER_HOME per test module (overriding core's per-test one), real
+deployments that are always removed, and `langgraph dev` servers started by tests, stopped
+even when a test fails. `registry` is core's (every installed plugin: langgraph and local).
 
 Starting `langgraph dev` takes seconds, so deployments that a module's tests share are made
 once per module, in that module's own home.
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from deployer.plugins.registry import StrategyRegistry
-from deployer_langgraph import settings
+from deployer_langgraph import availability
 from langgraph_support import Deployments, DevServer
 
 
@@ -23,16 +24,10 @@ def deployer_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DEPLOYER_HOME", str(home))
         patch.delenv("DEPLOYER_STRATEGIES", raising=False)
-        patch.delenv(settings.URL_ENV, raising=False)
-        for name in settings.API_KEY_ENVS:
+        patch.delenv(availability.URL_ENV, raising=False)
+        for name in availability.API_KEY_ENVS:
             patch.delenv(name, raising=False)
         yield home
-
-
-@pytest.fixture(scope="module")
-def registry() -> StrategyRegistry:
-    """The installed plugins (langgraph and local), found through their entry points."""
-    return StrategyRegistry()
 
 
 @pytest.fixture(scope="module")

@@ -15,18 +15,23 @@ import pytest
 from deployer.deployment.factory import DeploymentFactory
 from deployer.deployment.software import DeployedSoftware
 from deployer.models import DeployConfig, SolutionResult
+from deployer.plugin import free_port, spawn, terminate
 from deployer.plugins.registry import StrategyRegistry
-from deployer_langgraph import devserver, settings
+from deployer.testing import write_solution
+from deployer_langgraph import availability
+from deployer_langgraph.targets.dev import command, wait_ready
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
 AGENT_EXAMPLE = EXAMPLES / "langgraph_agent"
 FUNCTION_EXAMPLE = EXAMPLES / "hello"
 
+__all__ = ["write_solution"]  # core's, re-exported for the tests here
+
 
 def dev_missing() -> str | None:
     """Why `langgraph dev` cannot run here, or None."""
-    found = settings.availability({"target": "dev"})
+    found = availability.availability({"target": "dev"})
     return None if found.available else found.reason
 
 
@@ -35,14 +40,6 @@ def require_dev() -> None:
     reason = dev_missing()
     if reason:
         pytest.skip(f"langgraph dev is unavailable: {reason}")
-
-
-def write_solution(root: Path, files: dict[str, str]) -> Path:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    return root
 
 
 class Deployments:
@@ -91,11 +88,11 @@ class DevServer:
     def __init__(self, workspace: Path, log_path: Path) -> None:
         self.workspace = workspace
         self.log_path = log_path
-        self.port = devserver.free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LOG_COLOR": "false"}
-        args = devserver.command(sys.executable, self.port, allow_blocking=False)
-        self.proc = devserver.launch(args, workspace, log_path, env)
+        args = command(sys.executable, self.port, allow_blocking=False)
+        self.proc = spawn(args, cwd=workspace, env=env, log_path=log_path)
 
     def wait(self, timeout: float = 120.0) -> None:
         import httpx
@@ -103,7 +100,7 @@ class DevServer:
         def probe() -> bool:
             return httpx.get(f"{self.url}/ok", timeout=2.0, trust_env=False).status_code == 200
 
-        devserver.wait_ready(
+        wait_ready(
             self.proc,
             name="stand-in",
             probe=probe,
@@ -113,7 +110,7 @@ class DevServer:
         )
 
     def stop(self) -> None:
-        devserver.terminate(self.proc.pid, None, self.proc)
+        terminate(self.proc.pid, self.proc.pid, None, self.proc)
 
 
 def run_python(code: str, cwd: Path, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:

@@ -53,6 +53,7 @@ def adapt(
     *,
     options: dict[str, Any] | None = None,
     entrypoint: str | None = None,
+    include: list[str] | None = None,
 ) -> AdaptationResult:
     source = write_solution(root, files) if files else root
     return AdapterAgent(registry).adapt(
@@ -60,6 +61,7 @@ def adapt(
         DeploymentSetting(strategy="langgraph", reasoning="test"),
         options=options,
         entrypoint=entrypoint,
+        include=include or [],
     )
 
 
@@ -174,7 +176,8 @@ def test_prepare_reads_and_completes_langgraph_json(
         ".env": "A=1\n",
         ".langgraph_api/.langgraph_checkpoint.1.pckl": "the user's own dev runs",
     }
-    with_env = adapt(registry, tmp_path / "env", files)
+    # core leaves secret-looking files out of the copy unless asked: this solution ships its .env
+    with_env = adapt(registry, tmp_path / "env", files, include=[".env"])
     stale = with_env.adapted_path / ".langgraph_api"
     assert not stale.exists()  # core's adapter never copies the user's own dev-server state
     assert workspace.prepare(with_env.adapted_path, {"graph_id": "agent"}, fresh=True) == "agent"

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from deployer_langgraph import devserver, settings
+from deployer.plugin import is_alive
+from deployer_langgraph import availability
 from langgraph_support import AGENT_EXAMPLE, FUNCTION_EXAMPLE, require_dev
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
@@ -35,7 +36,7 @@ class Cli:
 
     def __init__(self, home: Path) -> None:
         self.env = {**os.environ, "DEPLOYER_HOME": str(home)}
-        for name in ("DEPLOYER_STRATEGIES", settings.URL_ENV, *settings.API_KEY_ENVS):
+        for name in ("DEPLOYER_STRATEGIES", availability.URL_ENV, *availability.API_KEY_ENVS):
             self.env.pop(name, None)
 
     def __call__(self, *args: str, stdin: str | None = None, timeout: float = 300) -> Result:
@@ -93,7 +94,7 @@ def test_cli_round_trip_and_sdk_from_another_process(cli: Cli) -> None:
     assert cli("ls", "--json").json()[0]["status"] == "running"
 
     assert cli("stop", "lg").code == 0
-    assert not devserver.is_alive(info["runner_state"]["pid"])
+    assert not is_alive(info["runner_state"]["pid"])
     assert cli("ls", "--json").json()[0]["status"] == "stopped"
     refused = cli("run", "lg", '{"question": "hi"}')
     assert refused.code == 1 and "deployer start lg" in refused.json()["error"]
@@ -103,7 +104,7 @@ def test_cli_round_trip_and_sdk_from_another_process(cli: Cli) -> None:
 
     pid = cli("ls", "--json").json()[0]["runner_state"]["pid"]
     assert cli("rm", "lg").code == 0
-    assert not devserver.is_alive(pid)
+    assert not is_alive(pid)
     assert cli("ls", "--json").json() == []
 
 

@@ -18,8 +18,8 @@ import pytest
 from deployer.adapter.agent import AdapterAgent
 from deployer.errors import DeployFailedError
 from deployer.models import DeploymentSetting, SolutionResult
+from deployer.plugin import free_port, is_alive
 from deployer.plugins.registry import StrategyRegistry
-from deployer_langgraph import devserver
 from langgraph_support import (
     AGENT_EXAMPLE,
     FUNCTION_EXAMPLE,
@@ -74,7 +74,7 @@ def test_cloud_target_against_a_stand_in_server(
         "kind": "graph",
     }
     assert KEY not in json.dumps(info.model_dump(mode="json"))
-    assert software.runner._sdk().http.client.headers["x-api-key"] == KEY
+    assert software.runner.sdk_client().http.client.headers["x-api-key"] == KEY
     assert software.run({"question": "6*7"})["output"]["answer"] == "42"
     assert software.run({"question": "1+1", "thread": "t"})["output"]["turns"] == 1
     assert software.run({"question": "1+1", "thread": "t"})["output"]["turns"] == 2
@@ -103,7 +103,7 @@ def test_cloud_target_against_a_stand_in_server(
     assert json.loads(proc.stdout)["output"]["answer"] == "9"
 
     software.remove()
-    assert devserver.is_alive(server.proc.pid)  # the server is not deployer's to remove
+    assert is_alive(server.proc.pid)  # the server is not deployer's to remove
 
 
 def test_cloud_learns_a_wrapped_function_from_the_server(
@@ -127,7 +127,7 @@ def test_self_hosted_server_without_a_key(deployments: Deployments, shipped) -> 
         name="self-hosted",
         options={"target": "cloud", "url": server.url, "auth": "none"},
     )
-    assert "x-api-key" not in software.runner._sdk().http.client.headers
+    assert "x-api-key" not in software.runner.sdk_client().http.client.headers
     assert software.run({"name": "Bo"})["output"]["message"] == "Hello, Bo!"
 
 
@@ -148,6 +148,6 @@ def test_graph_not_shipped_yet_says_how_to_ship(
 
 
 def test_unreachable_server(deployments: Deployments, api_key: str) -> None:
-    url = f"http://127.0.0.1:{devserver.free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(DeployFailedError, match=f"cannot reach the LangGraph server at {url}"):
         deployments.deploy(AGENT_EXAMPLE, name="nowhere", options={"target": "cloud", "url": url})

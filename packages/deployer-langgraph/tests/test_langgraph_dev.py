@@ -14,10 +14,10 @@ import pytest
 
 from deployer.deployment.software import DeployedSoftware
 from deployer.errors import DeployFailedError, PortInUseError
+from deployer.plugin import is_alive, terminate
 from deployer.testing import tree_hash
-from deployer_langgraph import devserver
-from deployer_langgraph.client import thread_uuid
-from deployer_langgraph.runner import LangGraphRunner
+from deployer_langgraph.sdk import thread_uuid
+from deployer_langgraph.targets.dev import LangGraphDevRunner
 from langgraph_support import (
     AGENT_EXAMPLE,
     FUNCTION_EXAMPLE,
@@ -118,7 +118,7 @@ def test_thread_id_option_continues_one_thread(agent: DeployedSoftware) -> None:
     context = agent.runner.context.model_copy(
         update={"options": {**agent.runner.context.options, "thread_id": "conversation-7"}}
     )
-    runner = LangGraphRunner(context, agent.info.runner_state)
+    runner = LangGraphDevRunner(context, agent.info.runner_state)
     try:
         assert runner.run({"question": "hi"})["output"]["turns"] == 1
         assert runner.run({"question": "hi again"})["output"]["turns"] == 2
@@ -212,7 +212,7 @@ def test_stop_start_remove(deployments: Deployments) -> None:
     first_pid = software.info.runner_state["pid"]
     assert software.run({"question": "1+1", "thread": "kept"})["output"]["turns"] == 1
     software.stop()
-    assert not devserver.is_alive(first_pid)
+    assert not is_alive(first_pid)
     assert not software.is_healthy() and software.status() == "stopped"
     stopped = software.run({"question": "hi"})
     assert stopped["status"] == "error" and "deployer start lifecycle" in stopped["error"]
@@ -226,7 +226,7 @@ def test_stop_start_remove(deployments: Deployments) -> None:
     software.start()  # already running: nothing to do
     assert software.info.runner_state["pid"] == pid
     software.remove()
-    assert not devserver.is_alive(pid)
+    assert not is_alive(pid)
     assert adapted is not None and not adapted.exists()
     software.remove()  # idempotent
 
@@ -235,7 +235,7 @@ def test_start_after_the_server_died(deployments: Deployments) -> None:
     require_dev()
     software = deployments.deploy(FUNCTION_EXAMPLE, name="crashy")
     pid = software.info.runner_state["pid"]
-    devserver.terminate(pid, None, grace=2.0)
+    terminate(pid, pid, None, grace=2.0)
     assert not software.is_healthy() and software.status() == "failed"
     assert "has exited" in software.run({"name": "x"})["error"]
     software.start()

@@ -15,8 +15,8 @@ from deployer.errors import OptionError, StrategyUnavailableError
 from deployer.models import SolutionResult
 from deployer.plugins.registry import StrategyRegistry
 from deployer.selector.agent import SelectorAgent
-from deployer_langgraph import settings
-from deployer_langgraph.client import split_thread, thread_uuid
+from deployer_langgraph import availability
+from deployer_langgraph.sdk import split_thread, thread_uuid
 from langgraph_support import AGENT_EXAMPLE, FUNCTION_EXAMPLE, write_solution
 
 
@@ -38,35 +38,37 @@ def test_plugin_module_stays_light() -> None:
         "('langgraph', 'langgraph_sdk', 'httpx', 'deployer_langgraph') )))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert json.loads(out.stdout) == ["deployer_langgraph", "deployer_langgraph.settings"]
+    assert json.loads(out.stdout) == ["deployer_langgraph", "deployer_langgraph.availability"]
 
 
 def test_target_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert settings.resolve_target({"target": "auto"}) == "dev"
-    assert settings.resolve_target({"target": "auto", "url": "http://h:1"}) == "cloud"
-    assert settings.resolve_target({"target": "dev", "url": "http://h:1"}) == "dev"
-    monkeypatch.setenv(settings.URL_ENV, "https://example.invalid/")
-    assert settings.resolve_target(None) == "cloud"
-    assert settings.cloud_url(None) == "https://example.invalid"
+    assert availability.resolve_target({"target": "auto"}) == "dev"
+    assert availability.resolve_target({"target": "auto", "url": "http://h:1"}) == "cloud"
+    assert availability.resolve_target({"target": "dev", "url": "http://h:1"}) == "dev"
+    monkeypatch.setenv(availability.URL_ENV, "https://example.invalid/")
+    assert availability.resolve_target(None) == "cloud"
+    assert availability.cloud_url(None) == "https://example.invalid"
 
 
 def test_cloud_availability_needs_url_then_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    no_url = settings.availability({"target": "cloud"})
+    no_url = availability.availability({"target": "cloud"})
     assert not no_url.available and "URL" in no_url.reason and "--option url=" in no_url.hint
-    no_key = settings.availability({"target": "cloud", "url": "https://lg.example"})
+    no_key = availability.availability({"target": "cloud", "url": "https://lg.example"})
     assert not no_key.available
     assert "LANGSMITH_API_KEY is not set" in no_key.reason and "auth=none" in no_key.hint
-    bad = settings.availability({"target": "cloud", "url": "ftp://lg.example"})
+    bad = availability.availability({"target": "cloud", "url": "ftp://lg.example"})
     assert not bad.available and "http://" in bad.reason
-    assert settings.availability({"target": "cloud", "url": "https://x", "auth": "none"}).available
+    assert availability.availability(
+        {"target": "cloud", "url": "https://x", "auth": "none"}
+    ).available
     monkeypatch.setenv("LANGSMITH_API_KEY", "lsv2-test")
-    assert settings.availability({"target": "cloud", "url": "https://lg.example"}).available
+    assert availability.availability({"target": "cloud", "url": "https://lg.example"}).available
 
 
 def test_dev_availability_and_graph_id(tmp_path: Path) -> None:
-    missing = settings.availability({"target": "dev", "python": str(tmp_path / "nope")})
+    missing = availability.availability({"target": "dev", "python": str(tmp_path / "nope")})
     assert not missing.available and "was not found" in missing.reason
-    bad_id = settings.availability({"graph_id": 'a"b'})
+    bad_id = availability.availability({"graph_id": 'a"b'})
     assert not bad_id.available and "graph_id" in bad_id.reason
 
 
@@ -76,7 +78,7 @@ def test_dev_unavailable_without_langgraph_api() -> None:
         "import importlib.util;"
         "find = importlib.util.find_spec;"
         "importlib.util.find_spec = lambda n, *a: None if n == 'langgraph_api' else find(n, *a);"
-        "from deployer_langgraph import settings; a = settings.availability(None);"
+        "from deployer_langgraph import availability; a = availability.availability(None);"
         "print(a.available, '|', a.reason, '|', a.hint)"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

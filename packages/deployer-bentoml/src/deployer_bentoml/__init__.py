@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deployer import Availability, StrategyPackage, hookimpl
+from deployer.plugin import Availability, StrategyPackage, hookimpl
 
 
 @hookimpl
@@ -21,7 +21,7 @@ def deployer_check_availability(
     """
     if strategy != "bentoml" or not options or options.get("target") != "bentocloud":
         return None
-    from deployer_bentoml.login import find_login  # stdlib + yaml only, no bentoml import
+    from deployer_bentoml.availability import find_login  # no bentoml import
 
     login = find_login()
     if login.found:

@@ -21,10 +21,7 @@ from typing import Any
 
 import yaml
 
-from deployer.errors import DeployFailedError
-from deployer.plugin import template_context
-from deployer.repo.entrypoints import module_file
-from deployer.runtime.runner import RunnerContext
+from deployer.plugin import DeployFailedError, RunnerContext, module_file, template_context
 
 GENERATED_MARKER = "deployer-bentoml: generated"
 LOAD_FAILED_MARKER = "deployer-bentoml: loading failed"  # logged by the generated service.py

@@ -78,6 +78,7 @@ _LAZY: dict[str, str] = {
     "is_usable": "deployer.runtime.venvs",
     "site_dirs": "deployer.runtime.venvs",
     "read_dependencies": "deployer.runtime.venvs",
+    "Dependencies": "deployer.runtime.venvs",
     "failed_requirement": "deployer.runtime.venvs",
     "pip_error_lines": "deployer.runtime.venvs",
     # workspaces and templates

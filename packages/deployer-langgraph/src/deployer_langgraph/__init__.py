@@ -1,14 +1,14 @@
 """deployer-langgraph: serve agents and graphs on LangGraph servers. Hook implementations only.
 
-Imports nothing but `deployer`, the standard library and this package's standard-library-only
-`settings` module: listing strategies never imports langgraph or langgraph_sdk.
+Imports nothing but `deployer.plugin`, the standard library and this package's
+standard-library-only `availability` module: listing strategies never imports langgraph or
+langgraph_sdk.
 """
 
 from __future__ import annotations
 
-from deployer import StrategyPackage, hookimpl
-from deployer.plugins.hookspecs import Availability
-from deployer_langgraph import settings
+from deployer.plugin import Availability, StrategyPackage, hookimpl
+from deployer_langgraph import availability
 
 
 @hookimpl
@@ -23,4 +23,4 @@ def deployer_check_availability(
     """dev needs langgraph-cli[inmem] here; cloud needs a server URL and an API key."""
     if strategy != "langgraph":
         return None
-    return settings.availability(options)
+    return availability.availability(options)

@@ -14,7 +14,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from deployer.runtime.venvs import (
+from deployer.plugin import (
     Dependencies,
     ensure_venv,
     is_usable,

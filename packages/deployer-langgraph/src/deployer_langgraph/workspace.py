@@ -12,8 +12,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from deployer.errors import DeployFailedError
-from deployer_langgraph.settings import check_graph_id
+from deployer.plugin import DeployFailedError
+from deployer_langgraph.availability import check_graph_id
 
 CONFIG_FILE = "langgraph.json"
 GENERATED_GRAPH = "./deployer_graph.py:graph"

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from deployer.plugins.hookspecs import Availability
+from deployer.plugin import Availability
 
 URL_ENV = "DEPLOYER_LANGGRAPH_URL"
 # The names langgraph_sdk itself reads, in its order; LANGSMITH_API_KEY is the documented one.

@@ -1,30 +1,120 @@
-"""The bentocloud target: `bentoml build`, then a deployment through bentoml.deployment.
+"""The one module that imports bentoml: its client, `bentoml build` and BentoCloud's API.
 
-Every bentoml error is turned into one deployer error line here; bentoml is imported inside
-the functions only. The login is checked before anything is built, so a machine without one
-fails in one clear line and leaves nothing behind.
+Every bentoml error is turned into one line here: a call's failure into an error envelope, a
+build or BentoCloud failure into one deployer error. bentoml is imported inside the functions
+only: importing it costs about a second, paid when a deployment is first called or built,
+never when strategies are listed. The BentoCloud login is checked before anything is built,
+so a machine without one fails in one clear line and leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deployer.errors import DeployFailedError, RunnerError, StrategyUnavailableError
-from deployer_bentoml.login import find_login
+from deployer.plugin import (
+    DeployFailedError,
+    RunnerError,
+    StrategyUnavailableError,
+    failure,
+    success,
+)
+from deployer_bentoml.availability import find_login
 
+if TYPE_CHECKING:
+    from bentoml import SyncHTTPClient
+
+CONNECT_TIMEOUT = 5.0
 BUILD_TIMEOUT = 1800.0
 POLL_INTERVAL = 5.0
 READY = {"running", "scaled-to-zero"}
 FAILED = {"failed", "image-build-failed", "unhealthy"}
 _TAG = re.compile(r"__tag__:(\S+)")
+
+# -- calling a service (bentoml's SyncHTTPClient) ---------------------------------------------
+
+
+def connect(url: str, *, timeout: float, token: str | None = None) -> SyncHTTPClient:
+    """A client for a server that is up: reads its API schema once, does not wait."""
+    from bentoml import SyncHTTPClient
+
+    return SyncHTTPClient(url, server_ready_timeout=0, timeout=timeout, token=token)
+
+
+def is_ready(client: SyncHTTPClient, timeout: float = CONNECT_TIMEOUT) -> bool:
+    """The client's readiness check (/readyz); False on any transport error."""
+    try:
+        return bool(client.is_ready(timeout=timeout))  # type: ignore[arg-type]
+    except Exception:
+        return False
+
+
+def call(
+    client: SyncHTTPClient, api: str, inputs: dict[str, Any], *, own: bool, name: str
+) -> dict[str, Any]:
+    """Call `api` with the inputs: our generated service takes them whole as `inputs`, a
+    solution's own service takes them as the API's keyword arguments."""
+    import httpx
+    from bentoml.exceptions import BentoMLException
+
+    try:
+        output = client.call(api, inputs=inputs) if own else client.call(api, **inputs)
+    except BentoMLException as exc:
+        if getattr(exc.error_code, "value", None) == 504:  # BentoML's traffic timeout
+            return failure(
+                f"deployment {name} did not answer within the run timeout: {server_error(exc, api)}"
+            )
+        return failure(server_error(exc, api))
+    except TypeError as exc:  # raised by the client when arguments do not fit the API schema
+        return failure(f"inputs do not fit the API {api!r} of {name}: {exc}")
+    except httpx.TimeoutException:
+        return failure(
+            f"deployment {name} did not answer within the run timeout ({client.timeout:g}s); "
+            "the call may still be running in the server"
+        )
+    except httpx.HTTPError as exc:
+        return failure(f"cannot reach deployment {name}: {type(exc).__name__}: {exc}")
+    except ValueError as exc:
+        return failure(f"the answer of {name} could not be read: {exc}")
+    return success(output)
+
+
+def server_error(exc: Exception, api: str) -> str:
+    """The server's error body (`{"error": ...}`, possibly with pydantic `detail`) as one
+    readable message, whatever BentoML exception class carried it."""
+    text = str(exc).strip()
+    status = getattr(getattr(exc, "error_code", None), "value", None)
+    try:
+        body: Any = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, list) and len(body) == 1:  # BentoML wraps some 4xx bodies in a list
+        body = body[0]
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        message = body["error"]
+        details = body.get("detail")
+        if isinstance(details, list) and details:
+            parts = []
+            for item in details:
+                if isinstance(item, dict):
+                    where = ".".join(str(p) for p in item.get("loc", []))
+                    parts.append(f"{where}: {item.get('msg', '')}".strip(": "))
+            if parts:
+                message = f"{message}: {'; '.join(parts)}"
+        return message
+    prefix = f"the API {api!r} failed" + (f" with HTTP {status}" if status else "")
+    return f"{prefix}: {text[:300]}" if text else prefix
+
+
+# -- bentoml build and BentoCloud ------------------------------------------------------------
 
 
 def require_login() -> None:
@@ -150,39 +240,32 @@ def wait_ready(name: str, cluster: str | None, timeout: float, log_path: Path) -
 
 
 def terminate(name: str, cluster: str | None, log_path: Path) -> None:
-    import bentoml
-    from bentoml.exceptions import NotFound
-
-    try:
-        with _quiet_console(log_path):
-            bentoml.deployment.terminate(name, cluster=cluster or None)
-    except NotFound:
-        return
-    except Exception as exc:
-        raise _bentoml_error(f"terminate of {name}", exc, RunnerError) from None
+    _deployment_call("terminate", name, cluster, log_path, missing_ok=True)
 
 
 def start(name: str, cluster: str | None, log_path: Path) -> None:
-    import bentoml
-
-    try:
-        with _quiet_console(log_path):
-            bentoml.deployment.start(name, cluster=cluster or None)
-    except Exception as exc:
-        raise _bentoml_error(f"start of {name}", exc, RunnerError) from None
+    _deployment_call("start", name, cluster, log_path, missing_ok=False)
 
 
 def delete(name: str, cluster: str | None, log_path: Path) -> None:
+    _deployment_call("delete", name, cluster, log_path, missing_ok=True)
+
+
+def _deployment_call(
+    verb: str, name: str, cluster: str | None, log_path: Path, *, missing_ok: bool
+) -> None:
+    """`bentoml.deployment.<verb>(name)`; a deployment already gone is fine to stop or delete."""
     import bentoml
     from bentoml.exceptions import NotFound
 
     try:
         with _quiet_console(log_path):
-            bentoml.deployment.delete(name, cluster=cluster or None)
-    except NotFound:
-        return
+            getattr(bentoml.deployment, verb)(name, cluster=cluster or None)
+    except NotFound as exc:
+        if not missing_ok:
+            raise _bentoml_error(f"{verb} of {name}", exc, RunnerError) from None
     except Exception as exc:
-        raise _bentoml_error(f"delete of {name}", exc, RunnerError) from None
+        raise _bentoml_error(f"{verb} of {name}", exc, RunnerError) from None
 
 
 def delete_bento(tag: str) -> None:

@@ -1,8 +1,8 @@
-"""Calls to a LangGraph server through langgraph_sdk, turned into deployer's envelopes.
+"""The one module that imports langgraph_sdk: calls to a LangGraph server as envelopes.
 
-Imported only by the runner's methods (never by the plugin module): it imports langgraph_sdk.
-Every failure ends as `failure(...)` carrying the server's own message; no exception of the
-SDK or httpx reaches the caller.
+Imported only inside the runners' methods (never by the plugin module). Every failure ends as
+`failure(...)` carrying the server's own message, or one line from `describe`; no exception
+of the SDK or httpx reaches the caller.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from langgraph_sdk.client import SyncLangGraphClient
 
-from deployer.runtime.runner import failure, success
+from deployer.plugin import failure, one_line, success
 
 WRAPPER_NAME = "deployer_function"  # the compiled name of deployer_graph.py's wrapper
 THREAD_KEY = "thread"
@@ -75,8 +75,7 @@ def describe(exc: BaseException) -> str:
         return f"the LangGraph server did not answer in time ({type(exc).__name__})"
     if isinstance(exc, httpx.TransportError):
         return f"cannot reach the LangGraph server: {type(exc).__name__}: {exc}"
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return one_line(exc)
 
 
 def _detail(response: httpx.Response) -> str:
@@ -199,10 +198,8 @@ def stream(
 
 
 def _stream_error(data: Any) -> str:
-    if isinstance(data, dict):
-        kind, message = data.get("error") or "Error", data.get("message") or ""
-        return f"{kind}: {message}" if message else str(kind)
-    return str(data)
+    """An `error` event's data: the same {"error", "message"} a failed wait returns."""
+    return (run_error({"__error__": data}) if isinstance(data, dict) else None) or str(data)
 
 
 def served_graph(client: SyncLangGraphClient, graph_id: str) -> dict[str, Any] | None:
