@@ -61,6 +61,10 @@ def test_cloud_availability_needs_url_then_key(monkeypatch: pytest.MonkeyPatch) 
     assert availability.availability(
         {"target": "cloud", "url": "https://x", "auth": "none"}
     ).available
+    # a key given to the deployment (--env / --env-file) counts, though the shell lacks it
+    assert availability.availability(
+        {"target": "cloud", "url": "https://lg.example"}, env_keys=["LANGSMITH_API_KEY"]
+    ).available
     monkeypatch.setenv("LANGSMITH_API_KEY", "lsv2-test")
     assert availability.availability({"target": "cloud", "url": "https://lg.example"}).available
 

@@ -18,9 +18,10 @@ def deployer_register_strategy() -> StrategyPackage:
 
 @hookimpl
 def deployer_check_availability(
-    strategy: str, options: dict[str, object] | None
+    strategy: str, options: dict[str, object] | None, env_keys: list[str]
 ) -> Availability | None:
-    """dev needs langgraph-cli[inmem] here; cloud needs a server URL and an API key."""
+    """dev needs langgraph-cli[inmem] here; cloud needs a server URL and an API key (from the
+    shell, or given to the deployment with --env / --env-file)."""
     if strategy != "langgraph":
         return None
-    return availability.availability(options)
+    return availability.availability(options, env_keys)

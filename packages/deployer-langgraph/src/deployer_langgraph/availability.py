@@ -11,7 +11,7 @@ import importlib.util
 import os
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +62,9 @@ def check_graph_id(graph_id: str) -> str | None:
     )
 
 
-def availability(options: Mapping[str, Any] | None) -> Availability:
-    """Quick checks, no imports of the SDKs: modules are looked up with find_spec only."""
+def availability(options: Mapping[str, Any] | None, env_keys: Sequence[str] = ()) -> Availability:
+    """Quick checks, no imports of the SDKs: modules are looked up with find_spec only.
+    `env_keys` are the variables the deployment is given (`--env`): an API key there counts."""
     options = options or {}
     if importlib.util.find_spec("langgraph_sdk") is None:
         return Availability(
@@ -73,7 +74,7 @@ def availability(options: Mapping[str, Any] | None) -> Availability:
     if problem:
         return Availability(False, problem, "pass --option graph_id=agent (or another id)")
     if resolve_target(options) == "cloud":
-        return _cloud_availability(options)
+        return _cloud_availability(options, env_keys)
     return _dev_availability(options)
 
 
@@ -97,7 +98,7 @@ def _dev_availability(options: Mapping[str, Any]) -> Availability:
     return Availability(True)
 
 
-def _cloud_availability(options: Mapping[str, Any]) -> Availability:
+def _cloud_availability(options: Mapping[str, Any], env_keys: Sequence[str]) -> Availability:
     url = cloud_url(options)
     if not url:
         return Availability(
@@ -109,7 +110,9 @@ def _cloud_availability(options: Mapping[str, Any]) -> Availability:
         return Availability(
             False, f"the server URL {url!r} must start with http:// or https://", "fix the URL"
         )
-    if str(options.get("auth") or "api_key") == "api_key" and api_key(os.environ) is None:
+    given = any(name in env_keys for name in API_KEY_ENVS)
+    needs_key = str(options.get("auth") or "api_key") == "api_key"
+    if needs_key and not given and api_key(os.environ) is None:
         return Availability(
             False,
             f"target cloud needs an API key: LANGSMITH_API_KEY is not set (server {url})",
