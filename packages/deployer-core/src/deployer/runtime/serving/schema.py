@@ -382,6 +382,9 @@ def convert(value: Any, annotation: Any, field: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
+        options = [arg for arg in args if arg is not type(None)]
+        if len(options) == 1:
+            return convert(value, options[0], field)
         for arg in args:
             if arg is type(None):
                 continue

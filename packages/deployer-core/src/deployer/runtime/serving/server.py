@@ -468,14 +468,14 @@ class Handler(BaseHTTPRequestHandler):
         cancel: list[Any] = []
 
         def on_timeout() -> None:
-            for future in cancel:
-                future.cancel()
             self.close_connection = True
             try:
                 self._refuse(504, self._timeout_message(), close=True)
             except OSError:
                 pass
             self._hang_up()
+            for future in cancel:
+                future.cancel()
 
         deadline = self._arm(on_timeout)
         try:
@@ -534,11 +534,11 @@ class Handler(BaseHTTPRequestHandler):
                     self.close_connection = True
 
         def on_timeout() -> None:
-            for future in cancel:
-                future.cancel()
             self.close_connection = True
             end(envelope_error(self._timeout_message()), "error")
             self._hang_up()
+            for future in list(cancel):
+                future.cancel()
 
         deadline = self._arm(on_timeout)
         try:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 
 class Deadline:
-    __slots__ = ("at", "done", "fire", "lock", "timed_out")
+    __slots__ = ("at", "done", "fire", "fired", "lock", "timed_out")
 
     def __init__(self, at: float, fire: Callable[[], None]) -> None:
         self.at = at
@@ -24,14 +24,18 @@ class Deadline:
         self.done = False
         self.timed_out = False
         self.lock = threading.Lock()
+        self.fired: threading.Event | None = None
 
     def disarm(self) -> bool:
-        """True if the call finished in time (the caller answers); False if the watchdog did."""
+        """True if the call finished in time (the caller answers); False if the watchdog did,
+        in which case this waits until the timeout answer is written."""
         with self.lock:
-            if self.timed_out:
-                return False
-            self.done = True
-            return True
+            if not self.timed_out:
+                self.done = True
+                return True
+        if self.fired is not None:
+            self.fired.wait(30)
+        return False
 
     def trigger(self) -> None:
         with self.lock:
@@ -39,7 +43,15 @@ class Deadline:
                 return
             self.done = True
             self.timed_out = True
-        threading.Thread(target=self.fire, name="deployer-runtime-timeout", daemon=True).start()
+            self.fired = threading.Event()
+        threading.Thread(target=self._fire, name="deployer-runtime-timeout", daemon=True).start()
+
+    def _fire(self) -> None:
+        try:
+            self.fire()
+        finally:
+            assert self.fired is not None
+            self.fired.set()
 
 
 class Watchdog:
