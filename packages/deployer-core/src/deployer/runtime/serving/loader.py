@@ -14,7 +14,6 @@ import inspect
 import json
 import os
 import pathlib
-import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -98,7 +97,7 @@ def _mro_modules(cls: type) -> list[str]:
 def detect_kind(obj: Any) -> tuple[str, str | None]:
     """(entry kind, flavor) of an imported object, when the spec does not say."""
     module = _module_of(obj)
-    if module.startswith("bentoml") and hasattr(obj, "inner"):
+    if "bentoml" in module and hasattr(obj, "inner"):
         return "class", "bentoml"
     if module.startswith("modal") and hasattr(obj, "local"):
         return "modal_function", "modal"
@@ -579,8 +578,16 @@ def _resolve_graph(spec: EntrySpec, graph: Any, flavor: str | None) -> Entry:
     if callable(get_schema):
         try:
             schema = get_schema()
-        except Exception:
+        except Exception:  # pydantic refuses typing.TypedDict states on Python < 3.12
             schema = None
+    if schema is None:
+        builder = getattr(graph, "builder", None)
+        state = getattr(builder, "input_schema", None) or getattr(builder, "state_schema", None)
+        if state is not None:
+            try:
+                schema = json_schema(state) or None
+            except Exception:
+                schema = None
     compiled = graph
 
     def stream_start() -> Call:
@@ -699,10 +706,7 @@ def _resolve_modal(spec: EntrySpec, function: Any, flavor: str | None) -> Entry:
     local = getattr(function, "local", None)
     if not callable(local):
         raise LoadError(f"{spec.entrypoint} is not a Modal function (no .local())")
-    raw = None
-    for getter in ("get_raw_f",):
-        with _suppress():
-            raw = getattr(function, getter)()
+    raw = getattr(function, "_raw_f_", None)  # modal 1.x keeps the decorated function here
     if raw is None:
         raw = getattr(getattr(function, "info", None), "raw_f", None)
     params, var_keyword = _signature_params(spec, raw, 0) if raw else ([], True)
@@ -720,14 +724,6 @@ def _resolve_modal(spec: EntrySpec, function: Any, flavor: str | None) -> Entry:
         streaming=_is_streaming(raw) if raw else False,
         starter=lambda: (lambda inputs: _call_result(local(**inputs))),
     )
-
-
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return exc[0] is not None and issubclass(exc[0], Exception)  # type: ignore[arg-type]
 
 
 def _gradio_fn(blocks: Any, entrypoint: str) -> Callable[..., Any]:
@@ -775,5 +771,4 @@ __all__ = [
     "import_entrypoint",
     "resolve",
     "root_cause",
-    "typing",
 ]
