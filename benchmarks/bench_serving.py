@@ -35,11 +35,13 @@ from deployer.runtime.serving_install import install_serving_runtime
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OLD_TEMPLATE = "packages/deployer-local/src/deployer_local/templates/deployer_server.py.tmpl"
-OLD_TEMPLATE_DOCKER = "packages/deployer-docker/src/deployer_docker/templates/deployer_server.py.tmpl"
+OLD_TEMPLATE_DOCKER = (
+    "packages/deployer-docker/src/deployer_docker/templates/deployer_server.py.tmpl"
+)
 OLD_COMMIT = "b182180"  # the last commit where both copies of the old server were live
 TOKEN = "bench-token-0123456789"
 
-SOLUTION = '''
+SOLUTION = """
 import time
 
 
@@ -55,9 +57,9 @@ def slow(text: str) -> str:
 def tokens(text: str):
     for word in ("first", "second", "third"):
         yield word
-'''
+"""
 
-STARLETTE_APP = '''
+STARLETTE_APP = """
 import time
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, StreamingResponse
@@ -77,7 +79,8 @@ async def trivial(request):
 
 async def slow(request):
     body = await request.json()
-    return JSONResponse({"status": "success", "output": await run_in_threadpool(slow_call, body["text"])})
+    output = await run_in_threadpool(slow_call, body["text"])
+    return JSONResponse({"status": "success", "output": output})
 
 
 async def stream(request):
@@ -93,9 +96,9 @@ app = Starlette(routes=[
     Route("/slow", slow, methods=["POST"]),
     Route("/stream", stream, methods=["POST"]),
 ])
-'''
+"""
 
-BENTO_SERVICE = '''
+BENTO_SERVICE = """
 import time
 import bentoml
 
@@ -110,7 +113,7 @@ class Bench:
     def slow(self, text: str) -> str:
         time.sleep(0.05)
         return text
-'''
+"""
 
 
 def log(message: str) -> None:
@@ -140,16 +143,31 @@ def old_server_source() -> str:
 class Server:
     """A server process and how to call it."""
 
-    def __init__(self, name: str, command: list[str], cwd: Path, port: int, paths: dict[str, str],
-                 headers: dict[str, str], ready_path: str, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        cwd: Path,
+        port: int,
+        paths: dict[str, str],
+        headers: dict[str, str],
+        ready_path: str,
+        env: dict[str, str] | None = None,
+    ):
         self.name = name
         self.port = port
         self.paths = paths
         self.headers = headers
         self.log_path = cwd / f"{name}.log"
         with self.log_path.open("wb") as out:
-            self.proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                         env={**os.environ, **(env or {})}, start_new_session=True)
+            self.proc = subprocess.Popen(
+                command,
+                cwd=cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,
+            )
         self.wait(ready_path)
 
     def wait(self, path: str, timeout: float = 120.0) -> None:
@@ -164,7 +182,9 @@ class Server:
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} did not become ready")
 
-    def request(self, method: str, path: str, body: bytes, extra: dict[str, str] | None = None) -> bytes:
+    def request(
+        self, method: str, path: str, body: bytes, extra: dict[str, str] | None = None
+    ) -> bytes:
         lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}"]
         lines += [f"{k}: {v}" for k, v in {**self.headers, **(extra or {})}.items()]
         if method == "POST":
@@ -190,7 +210,9 @@ def _response_end(buffer: bytes) -> int | None:
     start = head_end + 4
     index = head.find(b"content-length:")
     if index >= 0:
-        length = int(head[index + 15 : head.find(b"\r\n", index) if head.find(b"\r\n", index) > 0 else None])
+        length = int(
+            head[index + 15 : head.find(b"\r\n", index) if head.find(b"\r\n", index) > 0 else None]
+        )
         return start + length if len(buffer) >= start + length else None
     if b"chunked" in head:
         end = buffer.find(b"\r\n0\r\n\r\n", start - 2)
@@ -202,7 +224,7 @@ def one_request(port: int, request: bytes, timeout: float = 10.0) -> tuple[int, 
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(request)
         buffer = b""
-        while (end := _response_end(buffer)) is None:
+        while _response_end(buffer) is None:
             chunk = sock.recv(65536)
             if not chunk:
                 break
@@ -300,7 +322,7 @@ def burst(port: int, request: bytes, count: int = 32) -> dict[str, float]:
     pending = len(socks)
     deadline = time.monotonic() + 10
     while pending and time.monotonic() < deadline:
-        for key, events in selector.select(timeout=1):
+        for key, _events in selector.select(timeout=1):
             sock, state = key.fileobj, key.data
             try:
                 if not state["sent"]:
@@ -342,13 +364,22 @@ def servers(root: Path, function: str, skip_bentoml: bool) -> Iterator[list[Serv
         work.mkdir()
         (work / "solution.py").write_text(SOLUTION)
         install_serving_runtime(work)
-        (work / "deployer_entry.json").write_text(json.dumps({"entrypoint": f"solution:{function}"}))
+        (work / "deployer_entry.json").write_text(
+            json.dumps({"entrypoint": f"solution:{function}"})
+        )
         port = free_port()
-        started.append(Server(
-            "runtime", [python, "-m", "deployer_runtime", "serve", "--port", str(port)], work, port,
-            {"run": "/run", "stream": "/stream"}, {"Authorization": f"Bearer {TOKEN}"}, "/readyz",
-            env={"DEPLOYER_RUNTIME_TOKEN": TOKEN},
-        ))
+        started.append(
+            Server(
+                "runtime",
+                [python, "-m", "deployer_runtime", "serve", "--port", str(port)],
+                work,
+                port,
+                {"run": "/run", "stream": "/stream"},
+                {"Authorization": f"Bearer {TOKEN}"},
+                "/readyz",
+                env={"DEPLOYER_RUNTIME_TOKEN": TOKEN},
+            )
+        )
         old = root / f"old-{function}"
         old.mkdir()
         (old / "solution.py").write_text(SOLUTION)
@@ -357,8 +388,17 @@ def servers(root: Path, function: str, skip_bentoml: bool) -> Iterator[list[Serv
         )
         (old / "deployer_server.py").write_text(source)
         port = free_port()
-        started.append(Server("old", [python, "deployer_server.py", "--port", str(port)], old, port,
-                              {"run": "/run"}, {}, "/health"))
+        started.append(
+            Server(
+                "old",
+                [python, "deployer_server.py", "--port", str(port)],
+                old,
+                port,
+                {"run": "/run"},
+                {},
+                "/health",
+            )
+        )
         if importlib.util.find_spec("uvicorn") and importlib.util.find_spec("starlette"):
             app = root / f"uvicorn-{function}"
             app.mkdir()
@@ -374,8 +414,17 @@ def servers(root: Path, function: str, skip_bentoml: bool) -> Iterator[list[Serv
             (bento / "service.py").write_text(BENTO_SERVICE)
             port = free_port()
             log("starting bentoml serve (slow to start)")
-            started.append(Server("bentoml", [str(executable), "serve", "service:Bench", "--port", str(port)],
-                                  bento, port, {"run": f"/{function}"}, {}, "/readyz"))
+            started.append(
+                Server(
+                    "bentoml",
+                    [str(executable), "serve", "service:Bench", "--port", str(port)],
+                    bento,
+                    port,
+                    {"run": f"/{function}"},
+                    {},
+                    "/readyz",
+                )
+            )
         elif not skip_bentoml:
             log("bentoml not installed: skipped")
         yield started
@@ -393,9 +442,22 @@ def _uvicorn(app: Path, port: int, function: str) -> Server:
     server.log_path = app / "uvicorn.log"
     with server.log_path.open("wb") as out:
         server.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bench_app:app", "--port", str(port), "--workers", "1",
-             "--log-level", "warning"],
-            cwd=app, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench_app:app",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--log-level",
+                "warning",
+            ],
+            cwd=app,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -425,25 +487,41 @@ def main() -> int:
                     load(server.port, request, 4, 0.5)  # warm-up
                     for level in levels:
                         log(f"{server.name} {function} c={level}")
-                        row[f"{function}_c{level}"] = load(server.port, request, level, args.seconds)
+                        row[f"{function}_c{level}"] = load(
+                            server.port, request, level, args.seconds
+                        )
                     if function == "trivial":
                         row["burst32"] = burst(server.port, request)
                         if "stream" in server.paths:
                             stream_request = server.request(
-                                "POST", server.paths["stream"], body, {"Accept": "application/x-ndjson"}
+                                "POST",
+                                server.paths["stream"],
+                                body,
+                                {"Accept": "application/x-ndjson"},
                             )
                             row["first_item_ms"] = first_item(server.port, stream_request)
     if args.json:
-        print(json.dumps({"cpus": os.cpu_count(), "seconds": args.seconds, "results": results}, indent=2))
+        print(
+            json.dumps(
+                {"cpus": os.cpu_count(), "seconds": args.seconds, "results": results}, indent=2
+            )
+        )
         return 0
-    print(f"serving benchmark: {os.cpu_count()} CPUs, {args.seconds:g}s per measurement, keep-alive raw sockets")
+    print(
+        f"serving benchmark: {os.cpu_count()} CPUs, {args.seconds:g}s per measurement, "
+        "keep-alive raw sockets"
+    )
     columns = ["trivial_c1", "trivial_c8", "trivial_c32", "slow_c8"]
     print(f"{'server':<10}" + "".join(f"{c + ' req/s  p50  p99':>32}" for c in columns))
     for name, row in results.items():
         cells = []
         for column in columns:
             m = row.get(column)
-            cells.append(f"{m['rps']:>12.0f} {m['p50_ms']:>7.2f}ms {m['p99_ms']:>7.2f}ms" if m else f"{'-':>32}")
+            cells.append(
+                f"{m['rps']:>12.0f} {m['p50_ms']:>7.2f}ms {m['p99_ms']:>7.2f}ms"
+                if m
+                else f"{'-':>32}"
+            )
         print(f"{name:<10}" + "".join(f"{c:>32}" for c in cells))
     old = results.get("old", {})
     print("\nratios against the old server (req/s: higher is better; p99: lower is better)")
@@ -463,7 +541,10 @@ def main() -> int:
         b = row.get("burst32", {})
         first = row.get("first_item_ms")
         first_text = f"{first:.2f} ms" if first else "n/a (no streaming)"
-        print(f"  {name:<10} failures {b.get('failures', '-')}/32, slowest {b.get('slowest_ms', 0):.1f} ms; first item {first_text}")
+        print(
+            f"  {name:<10} failures {b.get('failures', '-')}/32, "
+            f"slowest {b.get('slowest_ms', 0):.1f} ms; first item {first_text}"
+        )
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Starting the real serving runtime as a subprocess from a workspace made by install_serving_runtime.
+"""Starting the real serving runtime as a subprocess, in a workspace from install_serving_runtime.
 
 The runtime runs with this interpreter (whose environment has the solution's packages: cog,
 fastapi, flask, ...), on 127.0.0.1, with a token file of mode 0600.
@@ -125,8 +125,17 @@ def start(
     port_file.unlink(missing_ok=True)
     log = root / "server.log"
     command = [
-        sys.executable, "-m", "deployer_runtime", "serve", "--port", "0",
-        "--port-file", str(port_file), "--token-file", str(token_file(root)), *args,
+        sys.executable,
+        "-m",
+        "deployer_runtime",
+        "serve",
+        "--port",
+        "0",
+        "--port-file",
+        str(port_file),
+        "--token-file",
+        str(token_file(root)),
+        *args,
     ]
     environment = {k: v for k, v in os.environ.items() if k != "DEPLOYER_RUNTIME_TOKEN"}
     environment.update(env or {})
@@ -147,8 +156,9 @@ def start(
 
 
 @contextmanager
-def serving(root: Path, files: dict[str, str], spec: dict[str, Any] | None, *args: str,
-            **kwargs: Any) -> Iterator[Served]:
+def serving(
+    root: Path, files: dict[str, str], spec: dict[str, Any] | None, *args: str, **kwargs: Any
+) -> Iterator[Served]:
     served = start(root, files, spec, *args, **kwargs)
     try:
         yield served
@@ -156,11 +166,16 @@ def serving(root: Path, files: dict[str, str], spec: dict[str, Any] | None, *arg
         served.stop()
 
 
-def inspect_entry(root: Path, files: dict[str, str], spec: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def inspect_entry(
+    root: Path, files: dict[str, str], spec: dict[str, Any]
+) -> subprocess.CompletedProcess[str]:
     workspace = make_workspace(root, files, spec)
     return subprocess.run(
         [sys.executable, "-m", "deployer_runtime", "inspect"],
-        cwd=workspace, capture_output=True, text=True, timeout=120,
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

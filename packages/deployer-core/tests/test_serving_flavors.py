@@ -20,7 +20,9 @@ from serving_support import inspect_entry, ndjson, serving
 def needs(*packages: str) -> None:
     for package in packages:
         if importlib.util.find_spec(package) is None:
-            pytest.skip(f"{package} is not installed (CI installs it for the serving runtime tests)")
+            pytest.skip(
+                f"{package} is not installed (CI installs it for the serving runtime tests)"
+            )
 
 
 # ---------------------------------------------------------------- Cog
@@ -45,7 +47,9 @@ COG = {
         def predict(
             self,
             prompt: str = Input(description="Who to greet"),
-            temperature: float = Input(description="Sampling temperature", default=0.7, ge=0.0, le=2.0),
+            temperature: float = Input(
+                description="Sampling temperature", default=0.7, ge=0.0, le=2.0
+            ),
             style: str = Input(default="plain", choices=["plain", "shout"]),
             repeat: int = Input(default=1, ge=1, le=3),
         ) -> str:
@@ -67,7 +71,10 @@ COG_SPEC = {"entrypoint": "predict:Predictor", "entry_kind": "class", "flavor": 
 def test_cog_predictor_defaults_constraints_and_schema(tmp_path: Path) -> None:
     needs("cog")
     with serving(tmp_path, COG, COG_SPEC) as served:
-        assert served.run({"prompt": "world"}).json() == {"status": "success", "output": "hello world at 0.7"}
+        assert served.run({"prompt": "world"}).json() == {
+            "status": "success",
+            "output": "hello world at 0.7",
+        }
         shouted = served.run({"prompt": "w", "style": "shout", "repeat": 2, "temperature": 1})
         assert shouted.json()["output"] == "HELLO W AT 1.0 HELLO W AT 1.0"
         too_hot = served.run({"prompt": "w", "temperature": 2.5})
@@ -81,7 +88,11 @@ def test_cog_predictor_defaults_constraints_and_schema(tmp_path: Path) -> None:
         schema = served.client.get("/schema").json()
         assert schema["required"] == ["prompt"]
         assert schema["properties"]["temperature"] == {
-            "type": "number", "description": "Sampling temperature", "minimum": 0.0, "maximum": 2.0, "default": 0.7,
+            "type": "number",
+            "description": "Sampling temperature",
+            "minimum": 0.0,
+            "maximum": 2.0,
+            "default": 0.7,
         }
         assert schema["properties"]["style"]["enum"] == ["plain", "shout"]
 
@@ -94,8 +105,16 @@ def test_cog_inspect_reports_input_constraints(tmp_path: Path) -> None:
     info = json.loads(result.stdout)
     assert (info["flavor"], info["method"], info["setup"]) == ("cog", "predict", ["setup"])
     repeat = next(p for p in info["signature"] if p["name"] == "repeat")
-    assert repeat == {"name": "repeat", "annotation": "int", "required": False, "default": 1,
-                      "description": None, "choices": None, "ge": 1, "le": 3}
+    assert repeat == {
+        "name": "repeat",
+        "annotation": "int",
+        "required": False,
+        "default": 1,
+        "description": None,
+        "choices": None,
+        "ge": 1,
+        "le": 3,
+    }
     prompt = info["signature"][0]
     assert prompt["required"] is True and prompt["description"] == "Who to greet"
 
@@ -106,13 +125,18 @@ def test_cog_iterator_output_streams(tmp_path: Path) -> None:
     spec = {"entrypoint": "predict:Streamer", "entry_kind": "class", "flavor": "cog"}
     with serving(tmp_path, COG, spec) as served:
         items = ndjson(served.client.post("/stream", json={"prompt": "one two"}))
-        assert items == [{"status": "item", "output": "one"}, {"status": "item", "output": "two"}, {"status": "success"}]
+        assert items == [
+            {"status": "item", "output": "one"},
+            {"status": "item", "output": "two"},
+            {"status": "success"},
+        ]
 
 
 @pytest.mark.real
 def test_cog_runner_uses_run(tmp_path: Path) -> None:
     needs("cog")
-    files = {"run.py": '''
+    files = {
+        "run.py": """
     from cog import BaseRunner, Input
 
     class Runner(BaseRunner):
@@ -121,7 +145,8 @@ def test_cog_runner_uses_run(tmp_path: Path) -> None:
 
         def run(self, x: int = Input(description="A number", default=1)) -> int:
             return x + self.offset
-    '''}
+    """
+    }
     spec = {"entrypoint": "run:Runner", "entry_kind": "class", "flavor": "cog"}
     with serving(tmp_path, files, spec) as served:
         assert served.run({}).json()["output"] == 11
@@ -148,7 +173,7 @@ TRUSS = {
       use_gpu: false
     """,
     "model/__init__.py": "",
-    "model/model.py": '''
+    "model/model.py": """
     class Model:
         def __init__(self, **kwargs):
             self._config = kwargs["config"]
@@ -170,7 +195,7 @@ TRUSS = {
         def postprocess(self, model_output):
             model_output["postprocessed"] = True
             return model_output
-    ''',
+    """,
 }
 
 
@@ -179,15 +204,21 @@ def test_truss_model_load_pre_and_post_process(tmp_path: Path) -> None:
     spec = {"entrypoint": "model.model:Model", "entry_kind": "class", "flavor": "truss"}
     with serving(tmp_path, TRUSS, spec) as served:
         answer = served.run({"inputs": ["1", 2]})
-        assert answer.json() == {"status": "success", "output": {
-            "predictions": [2, 4], "model_name": "doubler", "data_dir": "data", "postprocessed": True,
-        }}
+        assert answer.json() == {
+            "status": "success",
+            "output": {
+                "predictions": [2, 4],
+                "model_name": "doubler",
+                "data_dir": "data",
+                "postprocessed": True,
+            },
+        }
         assert served.client.get("/schema").json() == {"type": "object"}
 
 
 TRUSS_PYDANTIC = {
     "model/__init__.py": "",
-    "model/model.py": '''
+    "model/model.py": """
     from pydantic import BaseModel
 
 
@@ -209,7 +240,7 @@ TRUSS_PYDANTIC = {
 
         async def predict(self, request: Request) -> Response:
             return Response(result=request.text * request.times)
-    ''',
+    """,
 }
 
 
@@ -217,7 +248,10 @@ def test_truss_pydantic_input_is_validated_and_output_dumped(tmp_path: Path) -> 
     needs("pydantic")
     spec = {"entrypoint": "model.model:Model", "entry_kind": "class", "flavor": "truss"}
     with serving(tmp_path, TRUSS_PYDANTIC, spec) as served:
-        assert served.run({"text": "ab", "times": 2}).json() == {"status": "success", "output": {"result": "abab"}}
+        assert served.run({"text": "ab", "times": 2}).json() == {
+            "status": "success",
+            "output": {"result": "abab"},
+        }
         wrong = served.run({"times": "many"})
         assert wrong.status_code == 422
         assert wrong.json()["field"] in ("text", "times")
@@ -235,7 +269,7 @@ MLFLOW = {
         loader_module: mlflow.pyfunc.model
         python_model: python_model.pkl
     """,
-    "custom_model.py": '''
+    "custom_model.py": """
     try:
         from mlflow.pyfunc import PythonModel
     except ImportError:  # the model is a plain class by MLflow's design
@@ -253,7 +287,7 @@ MLFLOW = {
         def predict(self, context, model_input, params=None):
             return {"values": [v + self.n for v in model_input["values"]],
                     "artifacts": self.artifacts_seen}
-    ''',
+    """,
 }
 
 
@@ -261,32 +295,42 @@ def test_mlflow_python_model_gets_context_and_the_whole_body(tmp_path: Path) -> 
     spec = {"entrypoint": "custom_model:AddN", "entry_kind": "class", "flavor": "mlflow"}
     with serving(tmp_path, MLFLOW, spec) as served:
         assert served.run({"values": [1, 2]}).json() == {
-            "status": "success", "output": {"values": [6, 7], "artifacts": {}},
+            "status": "success",
+            "output": {"values": [6, 7], "artifacts": {}},
         }
     result = inspect_entry(tmp_path / "inspect", MLFLOW, spec)
     info = json.loads(result.stdout)
-    assert (info["method"], info["setup"], info["calling_convention"]) == ("predict", ["load_context"], "dict")
+    assert (info["method"], info["setup"], info["calling_convention"]) == (
+        "predict",
+        ["load_context"],
+        "dict",
+    )
 
 
 # ---------------------------------------------------------------- plain classes
 
 
 def test_plain_class_with_load_and_predict(tmp_path: Path) -> None:
-    files = {"plain.py": '''
+    files = {
+        "plain.py": """
     class Classifier:
         def load_model(self):
             self.labels = ["neg", "pos"]
 
         def predict(self, score: float) -> str:
             return self.labels[score > 0.5]
-    '''}
-    with serving(tmp_path, files, {"entrypoint": "plain:Classifier", "entry_kind": "class"}) as served:
+    """
+    }
+    with serving(
+        tmp_path, files, {"entrypoint": "plain:Classifier", "entry_kind": "class"}
+    ) as served:
         assert served.run({"score": 0.9}).json()["output"] == "pos"
         assert served.run({"score": "high"}).status_code == 422
 
 
 def test_explicit_method_on_a_class(tmp_path: Path) -> None:
-    files = {"plain.py": '''
+    files = {
+        "plain.py": """
     class Tool:
         def setup(self):
             self.base = 100
@@ -296,13 +340,17 @@ def test_explicit_method_on_a_class(tmp_path: Path) -> None:
 
         def predict(self, x: int) -> int:
             return -x
-    '''}
+    """
+    }
     with serving(tmp_path, files, {"entrypoint": "plain:Tool.add"}) as served:
         assert served.run({"x": 1}).json()["output"] == 101
 
 
 def test_class_that_needs_constructor_arguments_fails_to_load_clearly(tmp_path: Path) -> None:
-    files = {"plain.py": "class M:\n    def __init__(self, weights):\n        pass\n    def predict(self):\n        return 1\n"}
+    files = {
+        "plain.py": "class M:\n    def __init__(self, weights):\n        pass\n"
+        "    def predict(self):\n        return 1\n"
+    }
     with serving(tmp_path, files, {"entrypoint": "plain:M", "entry_kind": "class"}) as served:
         body = served.client.get("/readyz").json()
         assert body["status"] == "failed"
@@ -320,7 +368,7 @@ BENTO = {
     python:
       packages: []
     """,
-    "service.py": '''
+    "service.py": """
     import bentoml
 
 
@@ -332,14 +380,18 @@ BENTO = {
         @bentoml.api
         def summarize(self, text: str, max_len: int = 20) -> str:
             return (self.prefix + text)[:max_len]
-    ''',
+    """,
 }
 
 
 @pytest.mark.real
 def test_bentoml_service_api_method(tmp_path: Path) -> None:
     needs("bentoml")
-    with serving(tmp_path, BENTO, {"entrypoint": "service:Summarizer", "entry_kind": "class", "flavor": "bentoml"}) as served:
+    with serving(
+        tmp_path,
+        BENTO,
+        {"entrypoint": "service:Summarizer", "entry_kind": "class", "flavor": "bentoml"},
+    ) as served:
         assert served.run({"text": "a long text", "max_len": 12}).json()["output"] == "summary: a l"
         assert served.run({"text": 3}).status_code == 422
         assert served.client.get("/schema").json()["required"] == ["text"]
@@ -353,7 +405,7 @@ def test_bentoml_service_api_method(tmp_path: Path) -> None:
 
 GRAPH = {
     "langgraph.json": '{"dependencies": ["."], "graphs": {"agent": "./agent.py:graph"}}',
-    "agent.py": '''
+    "agent.py": """
     from typing import TypedDict
 
     from langgraph.graph import END, START, StateGraph
@@ -379,7 +431,7 @@ GRAPH = {
     builder.add_edge("shout", "exclaim")
     builder.add_edge("exclaim", END)
     graph = builder.compile()
-    ''',
+    """,
 }
 
 
@@ -387,8 +439,15 @@ GRAPH = {
 @pytest.mark.parametrize("name", ["graph", "builder"])
 def test_langgraph_graph_invoke_and_stream(tmp_path: Path, name: str) -> None:
     needs("langgraph")
-    with serving(tmp_path, GRAPH, {"entrypoint": f"agent:{name}", "entry_kind": "graph", "flavor": "langgraph"}) as served:
-        assert served.run({"text": "hi", "steps": 0}).json()["output"] == {"text": "HI!", "steps": 2}
+    with serving(
+        tmp_path,
+        GRAPH,
+        {"entrypoint": f"agent:{name}", "entry_kind": "graph", "flavor": "langgraph"},
+    ) as served:
+        assert served.run({"text": "hi", "steps": 0}).json()["output"] == {
+            "text": "HI!",
+            "steps": 2,
+        }
         items = ndjson(served.client.post("/stream", json={"text": "hi", "steps": 0}))
         assert [i["status"] for i in items] == ["item", "item", "success"]
         assert items[0]["output"] == {"shout": {"text": "HI", "steps": 1}}
@@ -400,7 +459,7 @@ def test_langgraph_graph_invoke_and_stream(tmp_path: Path, name: str) -> None:
 
 
 FASTAPI = {
-    "main.py": '''
+    "main.py": """
     from contextlib import asynccontextmanager
 
     from fastapi import FastAPI, HTTPException
@@ -434,16 +493,19 @@ FASTAPI = {
         if item.name == "teapot":
             raise HTTPException(status_code=418, detail="I am a teapot")
         return {"message": " ".join([f"{models['greeting']} {item.name}"] * item.times)}
-    ''',
+    """,
 }
 
 
 @pytest.mark.real
 def test_fastapi_app_called_in_process(tmp_path: Path) -> None:
     needs("fastapi")
-    with serving(tmp_path, FASTAPI, {"entrypoint": "main:app", "entry_kind": "asgi", "flavor": "fastapi"}) as served:
+    with serving(
+        tmp_path, FASTAPI, {"entrypoint": "main:app", "entry_kind": "asgi", "flavor": "fastapi"}
+    ) as served:
         assert served.run({"name": "ada", "times": 2}).json() == {
-            "status": "success", "output": {"message": "hello ada hello ada"},
+            "status": "success",
+            "output": {"message": "hello ada hello ada"},
         }
         invalid = served.run({"times": 2})
         assert invalid.status_code == 422
@@ -459,7 +521,8 @@ def test_fastapi_app_called_in_process(tmp_path: Path) -> None:
 @pytest.mark.real
 def test_fastapi_with_several_post_routes_needs_a_route(tmp_path: Path) -> None:
     needs("fastapi")
-    files = {"main.py": '''
+    files = {
+        "main.py": """
     from fastapi import FastAPI
     app = FastAPI()
 
@@ -470,8 +533,11 @@ def test_fastapi_with_several_post_routes_needs_a_route(tmp_path: Path) -> None:
     @app.post("/b")
     def b(payload: dict) -> dict:
         return {"route": "b", **payload}
-    '''}
-    result = inspect_entry(tmp_path / "one", files, {"entrypoint": "main:app", "entry_kind": "asgi"})
+    """
+    }
+    result = inspect_entry(
+        tmp_path / "one", files, {"entrypoint": "main:app", "entry_kind": "asgi"}
+    )
     assert result.returncode == 4
     assert "has 2 POST routes (/a, /b)" in result.stderr
     spec = {"entrypoint": "main:app", "entry_kind": "asgi", "route": "/b"}
@@ -483,7 +549,7 @@ def test_fastapi_with_several_post_routes_needs_a_route(tmp_path: Path) -> None:
 
 
 FLASK = {
-    "app.py": '''
+    "app.py": """
     from flask import Flask, jsonify, request
 
     app = Flask(__name__)
@@ -500,18 +566,25 @@ FLASK = {
         if "text" not in data:
             return jsonify(error="text is required"), 400
         return jsonify(length=len(data["text"]), upper=data["text"].upper())
-    ''',
+    """,
 }
 
 
 @pytest.mark.real
 def test_flask_app_called_in_process(tmp_path: Path) -> None:
     needs("flask")
-    with serving(tmp_path, FLASK, {"entrypoint": "app:app", "entry_kind": "wsgi", "flavor": "flask"}) as served:
-        assert served.run({"text": "abc"}).json() == {"status": "success", "output": {"length": 3, "upper": "ABC"}}
+    with serving(
+        tmp_path, FLASK, {"entrypoint": "app:app", "entry_kind": "wsgi", "flavor": "flask"}
+    ) as served:
+        assert served.run({"text": "abc"}).json() == {
+            "status": "success",
+            "output": {"length": 3, "upper": "ABC"},
+        }
         missing = served.run({})
         assert missing.status_code == 400
-        assert "HTTP 400" in missing.json()["error"] and "text is required" in missing.json()["error"]
+        assert (
+            "HTTP 400" in missing.json()["error"] and "text is required" in missing.json()["error"]
+        )
     result = inspect_entry(tmp_path / "inspect", FLASK, {"entrypoint": "app:app"})
     info = json.loads(result.stdout)
     assert (info["entry_kind"], info["route"]) == ("wsgi", "/predict")
@@ -521,7 +594,7 @@ def test_flask_app_called_in_process(tmp_path: Path) -> None:
 
 
 MODAL = {
-    "modal_app.py": '''
+    "modal_app.py": """
     import modal
 
     app = modal.App("example-square")
@@ -532,14 +605,16 @@ MODAL = {
     def square(x: int) -> int:
         print("This code is running on a remote worker!")
         return x**2
-    ''',
+    """,
 }
 
 
 @pytest.mark.real
 def test_modal_function_runs_locally(tmp_path: Path) -> None:
     needs("modal")
-    with serving(tmp_path, MODAL, {"entrypoint": "modal_app:square", "entry_kind": "modal_function"}) as served:
+    with serving(
+        tmp_path, MODAL, {"entrypoint": "modal_app:square", "entry_kind": "modal_function"}
+    ) as served:
         assert served.run({"x": 7}).json() == {"status": "success", "output": 49}
         assert served.run({"x": "7"}).json()["field"] == "x"
         assert served.client.get("/schema").json()["properties"]["x"] == {"type": "integer"}
@@ -549,7 +624,7 @@ def test_modal_function_runs_locally(tmp_path: Path) -> None:
 
 
 GRADIO = {
-    "gradio_app.py": '''
+    "gradio_app.py": """
     import gradio as gr
 
 
@@ -564,7 +639,7 @@ GRADIO = {
         output = gr.Textbox(label="Output Box")
         greet_btn = gr.Button("Greet")
         greet_btn.click(fn=greet, inputs=name, outputs=output)
-    ''',
+    """,
 }
 
 
@@ -572,6 +647,8 @@ GRADIO = {
 @pytest.mark.parametrize("name", ["demo", "blocks"])
 def test_gradio_interface_and_blocks(tmp_path: Path, name: str) -> None:
     needs("gradio")
-    with serving(tmp_path, GRADIO, {"entrypoint": f"gradio_app:{name}", "entry_kind": "gradio"}) as served:
+    with serving(
+        tmp_path, GRADIO, {"entrypoint": f"gradio_app:{name}", "entry_kind": "gradio"}
+    ) as served:
         assert served.run({"name": "Ada", "intensity": 2}).json()["output"] == "Hello, Ada!!"
         assert served.client.get("/readyz").json()["entry_kind"] == "gradio"

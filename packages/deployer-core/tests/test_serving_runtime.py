@@ -1,4 +1,4 @@
-"""The serving runtime, run for real: endpoints, validation, serialisation, streaming, limits, auth."""
+"""The serving runtime, run for real: endpoints, validation, outputs, streaming, limits, auth."""
 
 from __future__ import annotations
 
@@ -134,11 +134,14 @@ def test_install_refuses_a_file_in_the_way(tmp_path: Path) -> None:
 def test_copied_runtime_imports_only_the_standard_library(tmp_path: Path) -> None:
     install_serving_runtime(tmp_path)
     code = (
-        "import sys; sys.path.insert(0, %r); import deployer_runtime.__main__, deployer_runtime.server;"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('deployer', 'pydantic', 'numpy', 'httpx')];"
-        "print(bad)"
-    ) % str(tmp_path)
-    out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True)
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r});"
+        "import deployer_runtime.__main__, deployer_runtime.server;"
+        "heavy = ('deployer', 'pydantic', 'numpy', 'httpx');"
+        "print([m for m in sys.modules if m.split('.')[0] in heavy])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -235,7 +238,11 @@ def test_metrics_count_requests_by_status(typed) -> None:
     assert 'deployer_requests_total{path="/run",code="200"}' in text
     assert 'deployer_requests_total{path="/run",code="422"}' in text
     assert 'deployer_request_duration_seconds_bucket{path="/run",code="200",le="+Inf"}' in text
-    count = [line for line in text.splitlines() if line.startswith('deployer_request_duration_seconds_count{path="/run",code="200"}')]
+    count = [
+        line
+        for line in text.splitlines()
+        if line.startswith('deployer_request_duration_seconds_count{path="/run",code="200"}')
+    ]
     assert int(count[0].split()[-1]) >= 1
 
 
@@ -244,7 +251,8 @@ def test_access_log_has_status_and_duration(typed) -> None:
     deadline = time.monotonic() + 5
     while '"POST /run HTTP/1.1" 200 success' not in typed.log() and time.monotonic() < deadline:
         time.sleep(0.1)
-    line = next(l for l in typed.log().splitlines() if '"POST /run HTTP/1.1" 200 success' in l)
+    lines = typed.log().splitlines()
+    line = next(entry for entry in lines if '"POST /run HTTP/1.1" 200 success' in entry)
     assert line.rstrip().endswith("ms")
     assert "logged" not in typed.log()  # bodies are never logged
 
@@ -255,8 +263,15 @@ def test_access_log_has_status_and_duration(typed) -> None:
 def test_missing_and_wrong_token_are_401(typed) -> None:
     plain = httpx.Client(base_url=typed.url, trust_env=False)
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": TOKEN}):
-        for method, path in (("GET", "/readyz"), ("GET", "/schema"), ("POST", "/run"), ("GET", "/metrics")):
-            answer = plain.request(method, path, headers=headers, json={"text": "a"} if method == "POST" else None)
+        for method, path in (
+            ("GET", "/readyz"),
+            ("GET", "/schema"),
+            ("POST", "/run"),
+            ("GET", "/metrics"),
+        ):
+            answer = plain.request(
+                method, path, headers=headers, json={"text": "a"} if method == "POST" else None
+            )
             assert answer.status_code == 401, (headers, path)
             assert answer.headers["WWW-Authenticate"] == "Bearer"
             assert answer.json()["status"] == "error"
@@ -267,19 +282,35 @@ def test_foreign_host_and_browser_origin_are_refused(typed) -> None:
     answer = typed.client.post("/run", json={"text": "a"}, headers={"Host": "evil.example:80"})
     assert answer.status_code == 403
     assert "Host" in answer.json()["error"]
-    answer = typed.client.post("/run", json={"text": "a"}, headers={"Host": f"localhost:{typed.port}"})
+    answer = typed.client.post(
+        "/run", json={"text": "a"}, headers={"Host": f"localhost:{typed.port}"}
+    )
     assert answer.status_code == 200
     answer = typed.client.post(
-        "/run", content=b'{"text": "a"}', headers={"Origin": "http://evil.example", "Content-Type": "text/plain"}
+        "/run",
+        content=b'{"text": "a"}',
+        headers={"Origin": "http://evil.example", "Content-Type": "text/plain"},
     )
     assert answer.status_code == 403
     assert "Origin" in answer.json()["error"]
 
 
 def test_allow_host_adds_a_published_address(tmp_path: Path) -> None:
-    with serving(tmp_path, SOLUTION, spec("predict"), "--allow-host", "deployer.example:8080") as served:
-        assert served.client.post("/run", json={"text": "a"}, headers={"Host": "deployer.example:8080"}).status_code == 200
-        assert served.client.post("/run", json={"text": "a"}, headers={"Host": "other:8080"}).status_code == 403
+    with serving(
+        tmp_path, SOLUTION, spec("predict"), "--allow-host", "deployer.example:8080"
+    ) as served:
+        assert (
+            served.client.post(
+                "/run", json={"text": "a"}, headers={"Host": "deployer.example:8080"}
+            ).status_code
+            == 200
+        )
+        assert (
+            served.client.post(
+                "/run", json={"text": "a"}, headers={"Host": "other:8080"}
+            ).status_code
+            == 403
+        )
 
 
 def test_token_from_the_environment(tmp_path: Path) -> None:
@@ -287,8 +318,10 @@ def test_token_from_the_environment(tmp_path: Path) -> None:
     port_file = tmp_path / "port"
     proc = subprocess.Popen(
         [sys.executable, "-m", "deployer_runtime", "serve", "--port-file", str(port_file)],
-        cwd=workspace, env={**os.environ, "DEPLOYER_RUNTIME_TOKEN": "from-env"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=workspace,
+        env={**os.environ, "DEPLOYER_RUNTIME_TOKEN": "from-env"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         while not port_file.exists():
@@ -296,19 +329,35 @@ def test_token_from_the_environment(tmp_path: Path) -> None:
             time.sleep(0.02)
         url = f"http://127.0.0.1:{int(port_file.read_text())}"
         time.sleep(0.2)
-        assert httpx.get(f"{url}/readyz", headers={"Authorization": "Bearer from-env"}, trust_env=False).status_code == 200
-        assert httpx.get(f"{url}/readyz", headers={"Authorization": f"Bearer {TOKEN}"}, trust_env=False).status_code == 401
+        assert (
+            httpx.get(
+                f"{url}/readyz", headers={"Authorization": "Bearer from-env"}, trust_env=False
+            ).status_code
+            == 200
+        )
+        assert (
+            httpx.get(
+                f"{url}/readyz", headers={"Authorization": f"Bearer {TOKEN}"}, trust_env=False
+            ).status_code
+            == 401
+        )
     finally:
         proc.terminate()
         proc.wait(10)
 
 
-def _serve_exit(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _serve_exit(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     workspace = make_workspace(tmp_path, SOLUTION, spec("predict"))
     environment = {k: v for k, v in os.environ.items() if k != "DEPLOYER_RUNTIME_TOKEN"}
     return subprocess.run(
         [sys.executable, "-m", "deployer_runtime", "serve", *args],
-        cwd=workspace, capture_output=True, text=True, timeout=60, env={**environment, **(env or {})},
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**environment, **(env or {})},
     )
 
 
@@ -362,7 +411,7 @@ def test_run_timeout_must_be_finite_and_positive(tmp_path: Path, value: str) -> 
 
 
 SLOW_LOAD = {
-    "slowload.py": '''
+    "slowload.py": """
     import pathlib, time
 
     class Model:
@@ -373,12 +422,14 @@ SLOW_LOAD = {
 
         def predict(self, x: int) -> int:
             return x + 1
-    ''',
+    """,
 }
 
 
 def test_readyz_is_503_loading_while_setup_runs(tmp_path: Path) -> None:
-    with serving(tmp_path, SLOW_LOAD, {"entrypoint": "slowload:Model", "entry_kind": "class"}, wait=False) as served:
+    with serving(
+        tmp_path, SLOW_LOAD, {"entrypoint": "slowload:Model", "entry_kind": "class"}, wait=False
+    ) as served:
         assert httpx.get(f"{served.url}/livez", trust_env=False).status_code == 200
         answer = served.client.get("/readyz")
         assert answer.status_code == 503
@@ -414,7 +465,9 @@ def test_fail_fast_load_exits_3_on_import_failure(tmp_path: Path) -> None:
 
 
 def test_fail_fast_load_exits_4_when_the_name_is_missing(tmp_path: Path) -> None:
-    served = start(tmp_path, SOLUTION, {"entrypoint": "solution:nothing_here"}, "--fail-fast-load", wait=False)
+    served = start(
+        tmp_path, SOLUTION, {"entrypoint": "solution:nothing_here"}, "--fail-fast-load", wait=False
+    )
     assert served.proc.wait(30) == 4
     assert "has no attribute 'nothing_here'" in served.log()
     served.stop()
@@ -444,8 +497,16 @@ def test_inspect_prints_the_interface(tmp_path: Path) -> None:
     assert info["entry_kind"] == "function"
     assert [p["name"] for p in info["signature"]] == ["text", "times", "mode", "tags"]
     times = info["signature"][1]
-    assert times == {"name": "times", "annotation": "int", "required": False, "default": 1,
-                     "description": None, "choices": None, "ge": None, "le": None}
+    assert times == {
+        "name": "times",
+        "annotation": "int",
+        "required": False,
+        "default": 1,
+        "description": None,
+        "choices": None,
+        "ge": None,
+        "le": None,
+    }
     assert info["signature"][2]["choices"] == ["upper", "lower"]
     assert info["input_schema"]["required"] == ["text"]
 
@@ -454,7 +515,10 @@ def test_inspect_import_failure_exits_3_with_the_root_cause_first(tmp_path: Path
     files = {"broken.py": "import helper\n", "helper.py": "import missing_dependency_xyz\n"}
     result = inspect_entry(tmp_path, files, {"entrypoint": "broken:f"})
     assert result.returncode == 3
-    assert result.stderr.splitlines()[0] == "ModuleNotFoundError: No module named 'missing_dependency_xyz'"
+    assert (
+        result.stderr.splitlines()[0]
+        == "ModuleNotFoundError: No module named 'missing_dependency_xyz'"
+    )
 
 
 def test_inspect_keeps_stdout_clean_when_the_module_prints(tmp_path: Path) -> None:
@@ -466,7 +530,9 @@ def test_inspect_keeps_stdout_clean_when_the_module_prints(tmp_path: Path) -> No
 
 
 def test_inspect_bad_spec_exits_2(tmp_path: Path) -> None:
-    result = inspect_entry(tmp_path, SOLUTION, {"entrypoint": "solution:predict", "entry_kind": "rocket"})
+    result = inspect_entry(
+        tmp_path, SOLUTION, {"entrypoint": "solution:predict", "entry_kind": "rocket"}
+    )
     assert result.returncode == 2
     assert "entry_kind 'rocket'" in result.stderr
 
@@ -546,7 +612,10 @@ def test_outputs_are_serialised_the_same_way(outputs, kind, expected) -> None:
 def test_solution_exception_is_an_error_envelope_and_logged(outputs) -> None:
     answer = outputs.run({"kind": "raise"})
     assert answer.status_code == 500
-    assert answer.json() == {"status": "error", "error": "ValueError: bad value inside the solution"}
+    assert answer.json() == {
+        "status": "error",
+        "error": "ValueError: bad value inside the solution",
+    }
     assert outputs.run({"kind": "none"}).status_code == 200
 
 
@@ -557,7 +626,9 @@ def test_generator_streams_ndjson_items(tmp_path: Path) -> None:
     with serving(tmp_path, SOLUTION, spec("tokens")) as served:
         for request in (
             lambda: served.client.post("/stream", json={"count": 3}),
-            lambda: served.client.post("/run", json={"count": 3}, headers={"Accept": "application/x-ndjson"}),
+            lambda: served.client.post(
+                "/run", json={"count": 3}, headers={"Accept": "application/x-ndjson"}
+            ),
         ):
             answer = request()
             assert answer.headers["content-type"] == "application/x-ndjson"
@@ -568,26 +639,34 @@ def test_generator_streams_ndjson_items(tmp_path: Path) -> None:
                 {"status": "success"},
             ]
         # without asking for a stream, the items come back as one list
-        assert served.run({"count": 2}).json() == {"status": "success", "output": ["token-0", "token-1"]}
+        assert served.run({"count": 2}).json() == {
+            "status": "success",
+            "output": ["token-0", "token-1"],
+        }
         assert served.client.get("/readyz").json()["streaming"] is True
 
 
 def test_items_arrive_before_the_stream_ends(tmp_path: Path) -> None:
-    files = {"slowstream.py": '''
+    files = {
+        "slowstream.py": """
     import pathlib, time
     def tokens():
         yield "first"
         while not pathlib.Path("go").exists():
             time.sleep(0.02)
         yield "second"
-    '''}
-    with serving(tmp_path, files, {"entrypoint": "slowstream:tokens"}) as served:
-        with served.client.stream("POST", "/stream", json={}) as response:
-            lines = response.iter_lines()
-            assert json.loads(next(lines)) == {"status": "item", "output": "first"}
-            (served.workspace / "go").write_text("")
-            assert json.loads(next(lines)) == {"status": "item", "output": "second"}
-            assert json.loads(next(lines)) == {"status": "success"}
+    """
+    }
+    spec = {"entrypoint": "slowstream:tokens"}
+    with (
+        serving(tmp_path, files, spec) as served,
+        served.client.stream("POST", "/stream", json={}) as response,
+    ):
+        lines = response.iter_lines()
+        assert json.loads(next(lines)) == {"status": "item", "output": "first"}
+        (served.workspace / "go").write_text("")
+        assert json.loads(next(lines)) == {"status": "item", "output": "second"}
+        assert json.loads(next(lines)) == {"status": "success"}
 
 
 def test_generator_raising_half_way_ends_with_an_error_item(tmp_path: Path) -> None:
@@ -602,7 +681,9 @@ def test_generator_raising_half_way_ends_with_an_error_item(tmp_path: Path) -> N
 
 def test_async_generator_streams(tmp_path: Path) -> None:
     with serving(tmp_path, SOLUTION, spec("atokens")) as served:
-        assert [i.get("output") for i in ndjson(served.client.post("/stream", json={"count": 3}))] == [0, 1, 2, None]
+        assert [
+            i.get("output") for i in ndjson(served.client.post("/stream", json={"count": 3}))
+        ] == [0, 1, 2, None]
         assert served.run({"count": 2}).json()["output"] == [0, 1]
 
 
@@ -666,13 +747,15 @@ def test_async_call_past_the_timeout_is_cancelled(tmp_path: Path) -> None:
 
 
 def test_stream_past_the_timeout_ends_with_an_error_item(tmp_path: Path) -> None:
-    files = {"hang.py": '''
+    files = {
+        "hang.py": """
     import time
     def tokens():
         yield 1
         time.sleep(5)
         yield 2
-    '''}
+    """
+    }
     with serving(tmp_path, files, {"entrypoint": "hang:tokens"}, "--run-timeout", "0.4") as served:
         items = ndjson(served.client.post("/stream", json={}))
         assert items[0] == {"status": "item", "output": 1}
@@ -681,7 +764,9 @@ def test_stream_past_the_timeout_ends_with_an_error_item(tmp_path: Path) -> None
 
 
 def test_busy_server_answers_429(tmp_path: Path) -> None:
-    with serving(tmp_path, SOLUTION, spec("sleepy"), "--max-concurrency", "1", "--queue-timeout", "0.2") as served:
+    with serving(
+        tmp_path, SOLUTION, spec("sleepy"), "--max-concurrency", "1", "--queue-timeout", "0.2"
+    ) as served:
         results: list[httpx.Response] = []
         slow = threading.Thread(target=lambda: results.append(served.run({"seconds": 1.5})))
         slow.start()

@@ -1,4 +1,4 @@
-"""Putting the serving runtime into an adapted workspace, as the top-level package `deployer_runtime`.
+"""Putting the serving runtime into an adapted workspace as the top-level `deployer_runtime`.
 
 The runtime runs in the solution's environment, where deployer is not installed, so its files
 are copied rather than imported from here.

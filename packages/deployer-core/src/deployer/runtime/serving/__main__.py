@@ -74,28 +74,80 @@ def _count(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m deployer_runtime", description=__doc__.splitlines()[0])
+    top = argparse.ArgumentParser(
+        prog="python -m deployer_runtime", description=__doc__.splitlines()[0]
+    )
     commands = top.add_subparsers(dest="command", required=True)
     for name in ("serve", "inspect"):
         sub = commands.add_parser(name)
-        sub.add_argument("--workspace", type=pathlib.Path, default=None, help="the adapted solution (default: the folder holding deployer_runtime)")
-        sub.add_argument("--spec", type=pathlib.Path, default=None, help=f"entry spec JSON (default: WORKSPACE/{SPEC_FILE})")
+        sub.add_argument(
+            "--workspace",
+            type=pathlib.Path,
+            default=None,
+            help="the adapted solution (default: the folder holding deployer_runtime)",
+        )
+        sub.add_argument(
+            "--spec",
+            type=pathlib.Path,
+            default=None,
+            help=f"entry spec JSON (default: WORKSPACE/{SPEC_FILE})",
+        )
         sub.add_argument("--entrypoint", default=None, help="'module:name', instead of a spec file")
         sub.add_argument("--calling-convention", choices=["dict", "kwargs"], default=None)
         if name == "inspect":
             continue
         sub.add_argument("--host", default="127.0.0.1")
         sub.add_argument("--port", type=_port, default=0, help="0 lets the OS choose a free port")
-        sub.add_argument("--port-file", type=pathlib.Path, default=None, help="where to write the bound port")
-        sub.add_argument("--token-file", type=pathlib.Path, default=None, help=f"file holding the bearer token (mode 0600); else ${TOKEN_ENV}")
-        sub.add_argument("--no-auth", action="store_true", help="serve without a token (development only)")
-        sub.add_argument("--allow-host", action="append", default=[], help="another accepted Host header value (repeatable; '*' accepts any)")
-        sub.add_argument("--max-body", type=_count, default=32 * 1024 * 1024, help="request body limit in bytes (default 32 MiB)")
-        sub.add_argument("--run-timeout", type=_positive, default=300.0, help="seconds a call may take before a 504 envelope (default 300)")
-        sub.add_argument("--max-concurrency", type=_count, default=64, help="calls running at once (default 64)")
-        sub.add_argument("--queue-timeout", type=_positive, default=2.0, help="seconds a call waits for a slot before a 429 envelope (default 2)")
-        sub.add_argument("--idle-timeout", type=_positive, default=30.0, help="seconds an idle keep-alive connection stays open (default 30)")
-        sub.add_argument("--fail-fast-load", action="store_true", help="exit (3 or 4) when loading fails instead of reporting it on /readyz")
+        sub.add_argument(
+            "--port-file", type=pathlib.Path, default=None, help="where to write the bound port"
+        )
+        sub.add_argument(
+            "--token-file",
+            type=pathlib.Path,
+            default=None,
+            help=f"file holding the bearer token (mode 0600); else ${TOKEN_ENV}",
+        )
+        sub.add_argument(
+            "--no-auth", action="store_true", help="serve without a token (development only)"
+        )
+        sub.add_argument(
+            "--allow-host",
+            action="append",
+            default=[],
+            help="another accepted Host header value (repeatable; '*' accepts any)",
+        )
+        sub.add_argument(
+            "--max-body",
+            type=_count,
+            default=32 * 1024 * 1024,
+            help="request body limit in bytes (default 32 MiB)",
+        )
+        sub.add_argument(
+            "--run-timeout",
+            type=_positive,
+            default=300.0,
+            help="seconds a call may take before a 504 envelope (default 300)",
+        )
+        sub.add_argument(
+            "--max-concurrency", type=_count, default=64, help="calls running at once (default 64)"
+        )
+        sub.add_argument(
+            "--queue-timeout",
+            type=_positive,
+            default=2.0,
+            help="seconds a call waits for a slot before a 429 envelope (default 2)",
+        )
+        sub.add_argument(
+            "--idle-timeout",
+            type=_positive,
+            default=30.0,
+            help="seconds an idle keep-alive connection stays open (default 30)",
+        )
+        sub.add_argument(
+            "--fail-fast-load",
+            action="store_true",
+            help="exit (3 or 4) when loading fails instead of reporting it on /readyz",
+        )
     return top
 
 
@@ -127,14 +179,18 @@ def _read_token(args: argparse.Namespace) -> bytes | None:
         except (OSError, UnicodeDecodeError) as exc:
             raise SpecError(f"cannot read the token file {args.token_file}: {exc}") from None
         if stat.S_IMODE(info.st_mode) & 0o077:
-            raise SpecError(f"the token file {args.token_file} must be readable by its owner only: chmod 600 it")
+            raise SpecError(
+                f"the token file {args.token_file} must be readable by its owner only: chmod 600 it"
+            )
     else:
         token = os.environ.get(TOKEN_ENV, "").strip()
     os.environ.pop(TOKEN_ENV, None)  # the solution's code has no business reading it
     if not token:
         if args.no_auth:
             return None
-        raise SpecError(f"no token: pass --token-file (mode 0600) or set {TOKEN_ENV} (or --no-auth)")
+        raise SpecError(
+            f"no token: pass --token-file (mode 0600) or set {TOKEN_ENV} (or --no-auth)"
+        )
     if not token.isascii() or any(c.isspace() for c in token):
         raise SpecError("the token must be printable ASCII without spaces")
     return token.encode("ascii")
@@ -164,7 +220,9 @@ def inspect_command(args: argparse.Namespace) -> int:
         return EXIT_LOAD_FAILED
     except Exception as exc:
         sys.stdout = real_stdout
-        sys.stderr.write(f"reading the interface of {spec.entrypoint} failed: {type(exc).__name__}: {exc}\n")
+        sys.stderr.write(
+            f"reading the interface of {spec.entrypoint} failed: {type(exc).__name__}: {exc}\n"
+        )
         return EXIT_LOAD_FAILED
     finally:
         sys.stdout = real_stdout

@@ -66,7 +66,9 @@ def dumps(payload: Any) -> bytes:
     except RecursionError:
         raise EncodeError("the output is nested too deeply to serialise") from None
     except ValueError:
-        inner = payload.get("output") if isinstance(payload, dict) and "status" in payload else payload
+        inner = (
+            payload.get("output") if isinstance(payload, dict) and "status" in payload else payload
+        )
         where = _find_non_finite(inner, "output")
         raise EncodeError(
             f"the output contains {where or 'NaN or Infinity'}, which JSON cannot represent"

@@ -80,7 +80,9 @@ def import_entrypoint(entrypoint: str) -> tuple[Any, list[Any]]:
         try:
             current = getattr(current, part)
         except AttributeError:
-            where = module_name if len(chain) == 1 else f"{module_name}:{qualname.rsplit('.', 1)[0]}"
+            where = (
+                module_name if len(chain) == 1 else f"{module_name}:{qualname.rsplit('.', 1)[0]}"
+            )
             raise LoadError(f"{where} has no attribute {part!r}") from None
         chain.append(current)
     return current, chain
@@ -105,15 +107,13 @@ def detect_kind(obj: Any) -> tuple[str, str | None]:
         return "gradio", "gradio"
     if isinstance(obj, type):
         return "class", class_flavor(obj)
-    if hasattr(obj, "invoke") and hasattr(obj, "stream") or hasattr(obj, "compile") and hasattr(
-        obj, "add_node"
+    if (hasattr(obj, "invoke") and hasattr(obj, "stream")) or (
+        hasattr(obj, "compile") and hasattr(obj, "add_node")
     ):
         return "graph", "langgraph"
     if hasattr(obj, "url_map") and hasattr(obj, "wsgi_app"):
         return "wsgi", "flask"
-    if hasattr(obj, "routes") and callable(obj) and inspect.iscoroutinefunction(
-        getattr(type(obj), "__call__", None)
-    ):
+    if hasattr(obj, "routes") and callable(obj) and inspect.iscoroutinefunction(type(obj).__call__):
         return "asgi", "fastapi"
     return "function", None
 
@@ -155,7 +155,9 @@ class Entry:
             if _object_shaped(annotation):
                 return lambda body: validate_whole(body, annotation)
             return lambda body: body
-        return Validator(self.params, var_keyword=self.var_keyword, fill_defaults=self.fill_defaults)
+        return Validator(
+            self.params, var_keyword=self.var_keyword, fill_defaults=self.fill_defaults
+        )
 
     def input_schema(self) -> dict[str, Any]:
         if self.schema_override is not None:
@@ -193,12 +195,10 @@ def _object_shaped(annotation: Any) -> bool:
         return False
     if callable(getattr(annotation, "model_validate", None)):
         return True
-    if isinstance(annotation, type) and (
+    return isinstance(annotation, type) and (
         dataclasses.is_dataclass(annotation)
         or (issubclass(annotation, dict) and hasattr(annotation, "__total__"))
-    ):
-        return True
-    return False
+    )
 
 
 def _is_streaming(function: Any) -> bool:
@@ -212,14 +212,16 @@ def _first_param_annotation(function: Callable[..., Any], skip: int) -> Any:
 
 
 def resolve(spec: EntrySpec) -> Entry:
-    """Import the entry point and read its interface (nothing of the solution runs but its import)."""
+    """Import the entry point and read its interface (only the import runs solution code)."""
     obj, chain = import_entrypoint(spec.entrypoint)
     kind, flavor = spec.entry_kind, spec.flavor
     detected_kind, detected_flavor = detect_kind(obj)
     owner = chain[-2] if len(chain) > 2 else None
     if kind == "class" or (kind == "function" and detected_kind == "class"):
         if isinstance(owner, type) and not isinstance(obj, type):
-            return _resolve_class(spec, owner, flavor or class_flavor(owner), spec.method or chain_name(spec))
+            return _resolve_class(
+                spec, owner, flavor or class_flavor(owner), spec.method or chain_name(spec)
+            )
         return _resolve_class(spec, obj, flavor or detected_flavor or "plain", spec.method)
     if kind == "function" and detected_kind not in ("function", "class"):
         kind, flavor = detected_kind, flavor or detected_flavor
@@ -318,9 +320,7 @@ def _accepts(function: Any, name: str) -> bool:
         parameters = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):
         return False
-    return any(
-        p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
-    )
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def _defined(cls: type, name: str, *, skip_modules: tuple[str, ...] = ()) -> bool:
@@ -568,7 +568,9 @@ def _resolve_graph(spec: EntrySpec, graph: Any, flavor: str | None) -> Entry:
         try:
             graph = graph()
         except TypeError as exc:
-            raise LoadError(f"{spec.entrypoint} is not a graph and cannot make one: {exc}") from None
+            raise LoadError(
+                f"{spec.entrypoint} is not a graph and cannot make one: {exc}"
+            ) from None
         if hasattr(graph, "compile") and not hasattr(graph, "invoke"):
             graph = graph.compile()
     if not hasattr(graph, "invoke"):
@@ -605,7 +607,7 @@ def _resolve_graph(spec: EntrySpec, graph: Any, flavor: str | None) -> Entry:
         var_keyword=True,
         whole_body=True,
         schema_override=schema,
-        starter=lambda: (lambda inputs: _call_result(compiled.invoke(inputs))),
+        starter=lambda: lambda inputs: _call_result(compiled.invoke(inputs)),
         streamer=stream_start,
         streaming=False,
     )
@@ -722,7 +724,7 @@ def _resolve_modal(spec: EntrySpec, function: Any, flavor: str | None) -> Entry:
         var_keyword=var_keyword,
         whole_body=False,
         streaming=_is_streaming(raw) if raw else False,
-        starter=lambda: (lambda inputs: _call_result(local(**inputs))),
+        starter=lambda: lambda inputs: _call_result(local(**inputs)),
     )
 
 
@@ -758,7 +760,7 @@ def _resolve_gradio(spec: EntrySpec, blocks: Any, flavor: str | None) -> Entry:
         var_keyword=var_keyword,
         whole_body=False,
         streaming=_is_streaming(function),
-        starter=lambda: (lambda inputs: _call_result(function(**inputs))),
+        starter=lambda: lambda inputs: _call_result(function(**inputs)),
     )
 
 

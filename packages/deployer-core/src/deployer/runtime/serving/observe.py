@@ -13,9 +13,7 @@ import time
 from typing import TextIO
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-KNOWN_PATHS = frozenset(
-    ("/run", "/stream", "/livez", "/readyz", "/health", "/schema", "/metrics")
-)
+KNOWN_PATHS = frozenset(("/run", "/stream", "/livez", "/readyz", "/health", "/schema", "/metrics"))
 
 _stamp_second = -1
 _stamp_text = ""
@@ -106,9 +104,8 @@ class Metrics:
             cumulative = 0
             for bound, count in zip(BUCKETS, row[2:], strict=True):
                 cumulative += int(count)
-                out.append(
-                    f'deployer_request_duration_seconds_bucket{{{labels},le="{bound:g}"}} {cumulative}'
-                )
+                bucket = f'{labels},le="{bound:g}"'
+                out.append(f"deployer_request_duration_seconds_bucket{{{bucket}}} {cumulative}")
             out.append(
                 f'deployer_request_duration_seconds_bucket{{{labels},le="+Inf"}} {int(row[0])}'
             )

@@ -120,9 +120,7 @@ def _constraint(info: Any, name: str) -> Any:
     return None
 
 
-def params_of(
-    function: Callable[..., Any], *, skip: int = 0
-) -> tuple[list[Param], bool, bool]:
+def params_of(function: Callable[..., Any], *, skip: int = 0) -> tuple[list[Param], bool, bool]:
     """(parameters, takes **kwargs, could be read) for `function`; `skip` leading ones dropped."""
     try:
         signature = inspect.signature(function)
@@ -268,7 +266,10 @@ def json_schema(annotation: Any, defs: dict[str, Any] | None = None) -> dict[str
         required = []
         for field in dataclasses.fields(annotation):
             properties[field.name] = json_schema(hints.get(field.name, MISSING), defs)
-            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            if (
+                field.default is dataclasses.MISSING
+                and field.default_factory is dataclasses.MISSING
+            ):
                 required.append(field.name)
         return {
             "type": "object",
@@ -280,8 +281,10 @@ def json_schema(annotation: Any, defs: dict[str, Any] | None = None) -> dict[str
 
 
 def _is_typeddict(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, dict) and hasattr(
-        annotation, "__total__"
+    return (
+        isinstance(annotation, type)
+        and issubclass(annotation, dict)
+        and hasattr(annotation, "__total__")
     )
 
 
@@ -399,7 +402,10 @@ def convert(value: Any, annotation: Any, field: str) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(value) != len(args):
                 raise InputError(field, f"expected {len(args)} items, got {len(value)}")
-            return tuple(convert(v, a, f"{field}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+            return tuple(
+                convert(v, a, f"{field}[{i}]")
+                for i, (v, a) in enumerate(zip(value, args, strict=True))
+            )
         item = args[0] if args else MISSING
         items = [convert(v, item, f"{field}[{i}]") for i, v in enumerate(value)]
         if origin in (set, frozenset) or annotation is set:
@@ -460,7 +466,9 @@ def convert(value: Any, annotation: Any, field: str) -> Any:
         for name, spec in fields.items():
             if name in value:
                 kwargs[name] = convert(value[name], hints.get(name, MISSING), f"{field}.{name}")
-            elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+            elif (
+                spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING
+            ):
                 raise InputError(f"{field}.{name}", "required field missing")
         return annotation(**kwargs)
     return value

@@ -10,6 +10,7 @@ header (browsers send one; scripts do not) and `Authorization: Bearer <token>`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hmac
 import inspect
@@ -252,33 +253,51 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.server.runtime.log.now(f"internal error: {type(exc).__name__}: {exc}")
             traceback.print_exc(file=sys.stderr)
-            try:
+            with contextlib.suppress(OSError):
                 self._refuse(500, f"internal error: {type(exc).__name__}", close=True)
-            except OSError:
-                pass
 
     # ------------------------------------------------------------------ access
+
+    def _fields(self) -> dict[str, list[str]]:
+        """The request's headers by lower-case name, read once (each lookup in the stdlib's
+        message object scans every header)."""
+        fields = self.__dict__.get("_fields_cache")
+        if fields is None or fields[0] is not self.headers:
+            table: dict[str, list[str]] = {}
+            for name, value in self.headers.items():
+                table.setdefault(name.lower(), []).append(value)
+            fields = (self.headers, table)
+            self.__dict__["_fields_cache"] = fields
+        return fields[1]
 
     def _allowed(self) -> bool:
         runtime = self.server.runtime
         settings = runtime.settings
-        hosts = self.headers.get_all("Host") or []
+        fields = self._fields()
+        hosts = fields.get("host", ())
         if len(hosts) != 1:
             self._refuse(400, "a request needs exactly one Host header", close=True)
             return False
-        if settings.allowed_hosts is not None and hosts[0].strip().lower() not in settings.allowed_hosts:
+        if (
+            settings.allowed_hosts is not None
+            and hosts[0].strip().lower() not in settings.allowed_hosts
+        ):
             self._refuse(403, "this Host is not the deployment's address", close=True)
             return False
-        if self.headers.get("Origin") is not None:
-            self._refuse(403, "requests from web pages (with an Origin header) are refused", close=True)
+        if "origin" in fields:
+            self._refuse(
+                403, "requests from web pages (with an Origin header) are refused", close=True
+            )
             return False
         expected = runtime.expected_auth
         if expected is not None:
-            given = self.headers.get("Authorization")
-            if given is None:
+            given = fields.get("authorization")
+            if not given:
                 self._refuse(401, "missing token: send 'Authorization: Bearer <token>'", close=True)
                 return False
-            if not hmac.compare_digest(given.encode("latin-1", "replace"), expected):
+            if len(given) != 1 or not hmac.compare_digest(
+                given[0].encode("latin-1", "replace"), expected
+            ):
                 self._refuse(401, "wrong token", close=True)
                 return False
         return True
@@ -291,11 +310,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes | None:
         """The request body, or None when an answer was sent (or the peer is gone)."""
-        encodings = self.headers.get_all("Transfer-Encoding")
-        lengths = self.headers.get_all("Content-Length")
+        fields = self._fields()
+        encodings = fields.get("transfer-encoding")
+        lengths = fields.get("content-length")
         if encodings:
             if lengths:
-                self._refuse(400, "Content-Length and Transfer-Encoding together are refused", close=True)
+                self._refuse(
+                    400, "Content-Length and Transfer-Encoding together are refused", close=True
+                )
                 return None
             if len(encodings) != 1 or encodings[0].strip().lower() != "chunked":
                 self._refuse(501, "only 'Transfer-Encoding: chunked' is supported", close=True)
@@ -371,7 +393,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/livez":
             self._send(200, b'{"status":"alive"}')
             return
-        if self.headers.get_all("Content-Length") or self.headers.get("Transfer-Encoding"):
+        fields = self._fields()
+        if "content-length" in fields or "transfer-encoding" in fields:
             self.close_connection = True  # a GET body is never read: do not reuse the stream
         if not self._allowed():
             return
@@ -431,8 +454,11 @@ class Handler(BaseHTTPRequestHandler):
         except RecursionError:
             self._refuse(400, "the inputs are nested too deeply")
             return
-        streaming = path == "/stream" or NDJSON in (self.headers.get("Accept") or "")
-        if not runtime.slots.acquire(timeout=runtime.settings.queue_timeout):
+        streaming = path == "/stream" or NDJSON in " ".join(self._fields().get("accept", ()))
+        slots = runtime.slots
+        if not slots.acquire(blocking=False) and not slots.acquire(
+            timeout=runtime.settings.queue_timeout
+        ):
             limit = runtime.settings.max_concurrency
             self._refuse(429, f"busy: {limit} calls are running; retry later")
             return
@@ -458,10 +484,8 @@ class Handler(BaseHTTPRequestHandler):
         )
 
     def _hang_up(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _run(self, arguments: Any) -> None:
         runtime = self.server.runtime
@@ -469,10 +493,8 @@ class Handler(BaseHTTPRequestHandler):
 
         def on_timeout() -> None:
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self._refuse(504, self._timeout_message(), close=True)
-            except OSError:
-                pass
             self._hang_up()
             for future in cancel:
                 future.cancel()
@@ -506,7 +528,8 @@ class Handler(BaseHTTPRequestHandler):
         if type(exc).__name__ == "AppError" and isinstance(status, int):
             self._refuse(status if 400 <= status < 600 else 502, str(exc))
             return
-        runtime.log.now(f"{runtime.entry.spec.entrypoint if runtime.entry else '?'} raised {type(exc).__name__}:")
+        name = runtime.entry.spec.entrypoint if runtime.entry else "the entry point"
+        runtime.log.now(f"{name} raised {type(exc).__name__}:")
         _print_solution_traceback(exc)
         self._refuse(500, f"{type(exc).__name__}: {exc}"[:2000])
 
@@ -553,8 +576,11 @@ class Handler(BaseHTTPRequestHandler):
         if deadline is not None and not deadline.disarm():
             return
         head = (
-            b"HTTP/1.1 200 OK\r\nServer: deployer-runtime\r\nDate: " + _http_date() +
-            b"\r\nContent-Type: " + NDJSON.encode() + b"\r\nTransfer-Encoding: chunked\r\n"
+            b"HTTP/1.1 200 OK\r\nServer: deployer-runtime\r\nDate: "
+            + _http_date()
+            + b"\r\nContent-Type: "
+            + NDJSON.encode()
+            + b"\r\nTransfer-Encoding: chunked\r\n"
             b"Cache-Control: no-cache\r\n\r\n"
         )
         self._answered = True
@@ -651,17 +677,19 @@ async def _anext(iterator: Any) -> Any:
 def _close(result: Any) -> None:
     close = getattr(result, "close", None)
     if callable(close) and inspect.isgenerator(result):
-        try:
+        with contextlib.suppress(Exception):
             close()
-        except Exception:
-            pass
 
 
 def _print_solution_traceback(exc: BaseException) -> None:
     """The traceback from the solution's frames on, without the runtime's own."""
     here = os.path.dirname(os.path.abspath(__file__))
     tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename.startswith(here):
+    while (
+        tb is not None
+        and tb.tb_next is not None
+        and tb.tb_frame.f_code.co_filename.startswith(here)
+    ):
         tb = tb.tb_next
     traceback.print_exception(type(exc), exc, tb, file=sys.stderr)
     sys.stderr.flush()

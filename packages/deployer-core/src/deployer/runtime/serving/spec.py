@@ -1,4 +1,4 @@
-"""The entry spec: `deployer_entry.json`, the fields of core's RunInterface (unknown ones ignored)."""
+"""The entry spec `deployer_entry.json`: core's RunInterface fields (unknown ones ignored)."""
 
 from __future__ import annotations
 

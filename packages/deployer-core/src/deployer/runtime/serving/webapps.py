@@ -122,7 +122,10 @@ class AsgiClient:
             nonlocal status, headers
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", ())]
+                headers = [
+                    (k.decode("latin-1"), v.decode("latin-1"))
+                    for k, v in message.get("headers", ())
+                ]
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body"):
