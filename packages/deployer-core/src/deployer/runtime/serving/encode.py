@@ -82,7 +82,7 @@ def _find_non_finite(value: Any, path: str, depth: int = 0) -> str | None:
     if depth > 200:
         return None
     if isinstance(value, float) and not math.isfinite(value):
-        return f"{value!r} at {path}"
+        return f"{float(value)!r} at {path}"
     if isinstance(value, dict):
         for key, item in value.items():
             found = _find_non_finite(item, f"{path}[{key!r}]", depth + 1)
