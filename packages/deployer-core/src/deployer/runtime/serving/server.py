@@ -404,7 +404,6 @@ class Handler(BaseHTTPRequestHandler):
             self._json(code, body)
         elif path == "/schema":
             if runtime.schema_body is None:
-                code, body = runtime.readiness()
                 self._refuse(503, f"no schema yet: the entry point is {runtime.status}")
             else:
                 self._send(200, runtime.schema_body)
