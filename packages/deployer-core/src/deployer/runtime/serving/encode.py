@@ -60,7 +60,7 @@ def _file(path: pathlib.Path) -> dict[str, str]:
 def dumps(payload: Any) -> bytes:
     """`payload` as compact UTF-8 JSON; EncodeError naming the offending type or value."""
     try:
-        return json.dumps(payload, default=_default, allow_nan=False, ensure_ascii=False).encode()
+        return _ENCODER.encode(payload).encode()
     except EncodeError:
         raise
     except RecursionError:
@@ -108,6 +108,11 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# Built once: json.dumps/json.loads with arguments build a new encoder/decoder every call.
+_ENCODER = json.JSONEncoder(default=_default, allow_nan=False, ensure_ascii=False)
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def loads(body: bytes) -> Any:
-    """Parse a request body; NaN/Infinity are refused as they are in outputs."""
-    return json.loads(body, parse_constant=_refuse_constant)
+    """Parse a UTF-8 request body; NaN/Infinity are refused as they are in outputs."""
+    return _DECODER.decode(body.decode("utf-8"))
