@@ -59,7 +59,8 @@ def test_full_lifecycle_across_processes(cli: Cli):
     info = deployed.json()
     assert (info["name"], info["strategy"], info["status"]) == ("senti", "local", "running")
     assert info["endpoint"].startswith("http://127.0.0.1:")
-    assert Path(info["adapted_path"], "deployer_server.py").is_file()
+    assert Path(info["adapted_path"], "deployer_runtime", "__main__.py").is_file()
+    assert Path(info["adapted_path"], "deployer_entry.json").is_file()
 
     first = cli("run", "senti", '{"text": "what a lovely wonderful day"}')
     assert first.code == 0, first.err

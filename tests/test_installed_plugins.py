@@ -71,8 +71,8 @@ def test_installed_local_strategy_is_found_through_its_entry_point():
     record = next(r for r in registry.records() if r.name == "local")
     assert (record.package, record.status, record.available) == ("deployer-local", "ok", True)
     strategy = registry.get_strategy("local")
-    assert "deployer_server.py" in strategy.adapter_instruction
-    assert (strategy.templates / "deployer_server.py.tmpl").is_file()
+    assert "deployer_runtime" in strategy.adapter_instruction
+    assert (strategy.templates / "deployer_entry.json.tmpl").is_file()
 
 
 def test_each_broken_plugin_is_reported_with_distribution_and_version(site: Path, tmp_path):

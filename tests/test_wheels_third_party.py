@@ -81,11 +81,16 @@ def test_core_and_local_wheels_alone_list_exactly_local_with_its_data(venv: Venv
     probe = textwrap.dedent(
         """
         import json
+        from importlib import resources
         from deployer.plugins.registry import StrategyRegistry
         registry = StrategyRegistry()
         strategy = registry.get_strategy("local")
         print(json.dumps({
-            "template": (strategy.templates / "deployer_server.py.tmpl").read_text(),
+            "template": (strategy.templates / "deployer_entry.json.tmpl").read_text(),
+            "runtime": sorted(
+                p.name for p in (resources.files("deployer.runtime") / "serving").iterdir()
+                if p.name.endswith(".py")
+            ),
             "instruction": strategy.selector_instruction,
             "runner": registry.get_runner_class("local").__name__,
             "inprocess": registry.get_runner_class("local", {"mode": "inprocess"}).__name__,
@@ -93,7 +98,8 @@ def test_core_and_local_wheels_alone_list_exactly_local_with_its_data(venv: Venv
         """
     )
     data = json.loads(_run(venv.python, "-c", probe).stdout)
-    assert "HTTP server for a deployer-local deployment" in data["template"]
+    assert "$deployer_entrypoint" in data["template"]
+    assert {"__main__.py", "server.py", "loader.py"} <= set(data["runtime"])  # in core's wheel
     assert data["instruction"].startswith("# local")
     assert (data["runner"], data["inprocess"]) == ("LocalProcessRunner", "LocalInProcessRunner")
 

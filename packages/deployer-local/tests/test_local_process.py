@@ -1,4 +1,4 @@
-"""mode=process: the workspace served by deployer_server.py in its own process and venv."""
+"""mode=process: the workspace served by core's serving runtime in its own process and venv."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 
 from deployer.errors import DeployFailedError, PortInUseError
 from deployer.runtime import processes
+from deployer.runtime.serving_install import install_serving_runtime
 from deployer_local.targets import process
 
 ECHO = {
@@ -71,15 +72,41 @@ def test_round_trip_over_http(deployments) -> None:
         "status": "success",
         "output": {"text": "abab", "greeting": "hi"},
     }
-    health = httpx.get(f"{runner.endpoint}/health", trust_env=False).json()
-    assert health["status"] == "ok"
+    token = runner.token_file.read_text().strip()
+    health = httpx.get(
+        f"{runner.endpoint}/readyz", headers={"Authorization": f"Bearer {token}"}, trust_env=False
+    ).json()
+    assert health["status"] == "ready"
     assert health["entrypoint"] == "main:predict"
+    assert token not in json.dumps(state)
+
+
+def test_the_server_refuses_callers_without_the_token(deployments) -> None:
+    runner = deployments.deploy(ECHO)
+    assert oct(runner.token_file.stat().st_mode & 0o777) == "0o600"
+    answer = httpx.post(f"{runner.endpoint}/run", json={"text": "a"}, trust_env=False)
+    assert answer.status_code == 401
+    wrong = {"Authorization": "Bearer not-the-token"}
+    answer = httpx.post(
+        f"{runner.endpoint}/run", json={"text": "a"}, headers=wrong, trust_env=False
+    )
+    assert answer.status_code == 401
+    assert runner.run({"text": "a"})["status"] == "success"
+
+
+def test_a_reattached_runner_reads_the_token(deployments) -> None:
+    first = deployments.deploy(ECHO)
+    other = deployments.runner(first.context, json.loads(json.dumps(first.state)))
+    answer = other.run({"text": "x"})
+    assert answer["status"] == "success" and answer["output"]["text"] == "x"
 
 
 def test_connection_is_reused(deployments) -> None:
     runner = deployments.deploy(ECHO)
     for _ in range(5):
         assert runner.run({"text": "x"})["status"] == "success"
+    # the access log is buffered (flushed a few times a second), not written per request
+    assert wait_until(lambda: runner.logs().count('"POST /run') == 5, limit=10)
     log = runner.logs()
     requests = [line for line in log.splitlines() if '"POST /run' in line]
     assert len(requests) == 5
@@ -111,12 +138,14 @@ def test_entry_point_that_raises_keeps_the_server_up(deployments) -> None:
 
 def test_invalid_bodies_get_400_envelopes(deployments) -> None:
     runner = deployments.deploy(ECHO)
-    with httpx.Client(base_url=runner.endpoint, trust_env=False) as client:
+    with httpx.Client(
+        base_url=runner.endpoint, headers=runner.client.headers, trust_env=False
+    ) as client:
         listed = client.post("/run", content=b"[1, 2]")
         assert listed.status_code == 400
         assert listed.json() == {
             "status": "error",
-            "error": "inputs must be a JSON object, got list",
+            "error": "inputs must be a JSON object, got an array",
         }
         broken = client.post("/run", content=b"{not json")
         assert broken.status_code == 400
@@ -137,7 +166,7 @@ def test_mismatched_keys_name_the_expected_parameters(deployments) -> None:
     runner = deployments.deploy(ECHO)
     result = runner.run({"txt": "a"})
     assert result["status"] == "error"
-    assert "expected parameters: text, times" in result["error"]
+    assert "expected fields: text, times" in result["error"]
     assert "txt" in result["error"]
 
 
@@ -167,6 +196,7 @@ def test_non_serialisable_output(deployments) -> None:
 def test_logs_hold_request_lines_but_not_bodies(deployments) -> None:
     runner = deployments.deploy(ECHO)
     runner.run({"text": "secret-value-123"})
+    assert wait_until(lambda: '"POST /run HTTP/1.1" 200 success' in runner.logs(), limit=10)
     log = runner.logs()
     assert '"POST /run HTTP/1.1" 200 success' in log
     assert "secret-value-123" not in log
@@ -290,10 +320,12 @@ def test_port_in_use_is_refused_before_starting(deployments, listener: socket.so
 def test_server_exits_98_when_its_port_is_taken(deployments, listener: socket.socket) -> None:
     """The server's own check, for a port taken between the pre-check and the bind."""
     context = deployments.context(ECHO)
+    install_serving_runtime(context.adapted_path)
     port = listener.getsockname()[1]
     done = subprocess.run(
-        [sys.executable, "deployer_server.py", "--port", str(port)],
+        [sys.executable, "-m", "deployer_runtime", "serve", "--port", str(port)],
         cwd=context.adapted_path,
+        env={**os.environ, "DEPLOYER_RUNTIME_TOKEN": "t"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -374,7 +406,7 @@ def test_run_timeout(deployments) -> None:
     )
     result = runner.run({"seconds": 30})
     assert result["status"] == "error"
-    assert "did not answer within 0.5s" in result["error"]
+    assert "did not finish within 0.5s (the run timeout)" in result["error"]
     assert runner.is_healthy()
 
 

@@ -82,6 +82,7 @@ _LAZY: dict[str, str] = {
     "failed_requirement": "deployer.runtime.venvs",
     "pip_error_lines": "deployer.runtime.venvs",
     # workspaces and templates
+    "install_serving_runtime": "deployer.runtime.serving_install",
     "render_templates": "deployer.adapter.templates",
     "TEMPLATE_SUFFIX": "deployer.adapter.templates",
     "walk_files": "deployer.plugins.resources",

@@ -1,13 +1,18 @@
-"""mode=process: the adapted workspace served by `deployer_server.py` in its own process.
+"""mode=process: the adapted workspace served by core's serving runtime in its own process.
 
-The server runs in its own virtual environment and session, so it outlives the caller; its
-pid, start time and port are the runner state, and the next CLI call reattaches to it. What
-every local server shares (identity, stop, port-race retry, logs) is core's
-ProcessServerRunner; calls go through core's EnvelopeClient.
+The runtime (`python -m deployer_runtime serve`, copied into the workspace at every deploy and
+start) runs in the solution's virtual environment and its own session, so it outlives the
+caller; its pid, start time and port are the runner state, and the next CLI call reattaches to
+it. Every request carries the deployment's bearer token, generated at deploy and kept 0600 in
+the runtime directory (never in the store). What every local server shares (identity, stop,
+port-race retry, logs) is core's ProcessServerRunner; calls go through core's EnvelopeClient.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,7 @@ from deployer.plugin import (
     default_python,
     ensure_venv,
     failure,
+    install_serving_runtime,
     is_usable,
     log_excerpt,
     log_size,
@@ -31,11 +37,17 @@ from deployer.plugin import (
     wait_until_ready,
 )
 
-SERVER_FILE = "deployer_server.py"
+SPEC_FILE = "deployer_entry.json"
 INSTALL_LOG = "install.log"
 PORT_FILE = "server.port"
+TOKEN_FILE = "server.token"
 HEALTH_TIMEOUT = 5.0
+# The server answers a run past the timeout itself (504 envelope); the client waits a little
+# longer so that answer, not a client-side timeout, is what the caller sees.
+CLIENT_GRACE = 5.0
+EXIT_USAGE = 2
 EXIT_IMPORT_FAILED = 3
+EXIT_LOAD_FAILED = 4
 EXIT_BIND_FAILED = 97
 EXIT_PORT_IN_USE = 98
 
@@ -46,7 +58,10 @@ class LocalProcessRunner(ProcessServerRunner):
     def __init__(self, context: RunnerContext, state: dict[str, Any] | None = None) -> None:
         super().__init__(context, state)
         self.client = EnvelopeClient(
-            lambda: self.endpoint, name=context.name, timeout=context.run_timeout
+            lambda: self.endpoint,
+            name=context.name,
+            timeout=context.run_timeout + CLIENT_GRACE,
+            headers=self._auth_headers(),
         )
 
     @property
@@ -57,12 +72,33 @@ class LocalProcessRunner(ProcessServerRunner):
     def port_file(self) -> Path:
         return self.runtime_dir / PORT_FILE
 
+    @property
+    def token_file(self) -> Path:
+        return self.runtime_dir / TOKEN_FILE
+
+    def _auth_headers(self) -> dict[str, str]:
+        try:
+            token = self.token_file.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return {}
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _new_token(self) -> None:
+        """A fresh random token for this deployment, written 0600 (created so, never widened)."""
+        self.token_file.unlink(missing_ok=True)
+        descriptor = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_urlsafe(32) + "\n")
+        self.client.close()
+        self.client.headers = self._auth_headers()
+
     def choose_port(self) -> int:
         return 0  # the server binds a free port itself and reports it: no race to lose
 
     def deploy(self) -> None:
         self.stop()
         self._prepare(reuse_venv=False)
+        self._new_token()
         self.serve()
 
     def start(self) -> None:
@@ -70,6 +106,8 @@ class LocalProcessRunner(ProcessServerRunner):
             return
         self.stop()  # a hung or dead server: clear what is left of it first
         self._prepare(reuse_venv=True)
+        if not self._auth_headers():
+            self._new_token()
         self.serve()
 
     def stop(self) -> None:
@@ -107,11 +145,14 @@ class LocalProcessRunner(ProcessServerRunner):
     def _prepare(self, *, reuse_venv: bool) -> None:
         workspace = self.context.adapted_path
         check_port_free(int(self.context.options.get("port") or 0))
-        if not (workspace / SERVER_FILE).is_file():
+        if not workspace.is_dir():
             raise DeployFailedError(
-                f"{SERVER_FILE} is missing from the adapted workspace {workspace}",
-                hint="deploy again so the local strategy's template is rendered",
+                f"the adapted workspace {workspace} is missing",
+                hint="deploy again so the workspace is adapted afresh",
             )
+        install_serving_runtime(workspace)
+        spec = self.context.run_interface.model_dump(mode="json")
+        (workspace / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
         venv = Path(self.state.get("venv") or "")
         if not (reuse_venv and self.state.get("venv") and is_usable(venv)):
             python = default_python(self.context.options.get("python") or None)
@@ -124,10 +165,10 @@ class LocalProcessRunner(ProcessServerRunner):
         self.port_file.unlink(missing_ok=True)
         log_offset = log_size(self.server_log)
         command = [
-            str(venv_python(venv)), SERVER_FILE,
+            str(venv_python(venv)), "-m", "deployer_runtime", "serve",
             "--port", str(port), "--port-file", str(self.port_file),
-            "--entrypoint", ctx.run_interface.entrypoint,
-            "--calling-convention", ctx.run_interface.calling_convention,
+            "--token-file", str(self.token_file), "--fail-fast-load",
+            "--run-timeout", f"{ctx.run_timeout:g}",
         ]  # fmt: skip
         proc = self.launch(
             command,
@@ -141,6 +182,7 @@ class LocalProcessRunner(ProcessServerRunner):
             self.state["port"] = wait_ready(
                 proc,
                 name=ctx.name,
+                headers=self.client.headers,
                 port_file=self.port_file,
                 requested_port=port,
                 log_path=self.server_log,
@@ -161,16 +203,18 @@ def wait_ready(
     log_path: Path,
     log_offset: int,
     timeout: float,
+    headers: dict[str, str] | None = None,
 ) -> int:
-    """Block until the server wrote its port and answers /health; return the port. Its exit
-    codes say why it stopped: 98 the port is taken, 3 the entry point did not import."""
+    """Block until the server wrote its port and /readyz says ready (it answers 503 while
+    the entry point loads); return the port. Its exit codes say why it stopped: 98 the port
+    is taken, 3 the entry point did not import, 4 it imported but could not be loaded."""
     found: list[int] = []
 
     def ready() -> bool:
         written = _read_port(port_file)
         if written is None:
             return False
-        if client.get(f"http://127.0.0.1:{written}/health").status_code != 200:
+        if client.get(f"http://127.0.0.1:{written}/readyz").status_code != 200:
             return False
         found.append(written)
         return True
@@ -178,15 +222,16 @@ def wait_ready(
     def on_exit(code: int) -> DeployFailedError | None:
         if code == EXIT_PORT_IN_USE:
             return port_in_use_error(requested_port)
-        if code == EXIT_IMPORT_FAILED:
+        if code in (EXIT_IMPORT_FAILED, EXIT_LOAD_FAILED):
+            what = "import" if code == EXIT_IMPORT_FAILED else "load"
             return DeployFailedError(
-                f"the server of {name!r} could not import the entry point"
+                f"the server of {name!r} could not {what} the entry point"
                 + log_excerpt(log_path, log_offset),
                 hint=f"full log: {log_path}",
             )
         return None
 
-    with httpx.Client(trust_env=False, timeout=2.0) as client:
+    with httpx.Client(trust_env=False, timeout=2.0, headers=headers or {}) as client:
         wait_until_ready(
             proc,
             ready,

@@ -1,0 +1,40 @@
+"""One asyncio event loop in a thread of its own, shared by async entry points and ASGI apps.
+
+Request threads hand coroutines to it and wait on a concurrent future, so a coroutine that
+runs past the timeout can be cancelled (what a thread cannot be).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from concurrent.futures import Future
+from typing import Any
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def loop() -> asyncio.AbstractEventLoop:
+    """The shared loop, started on first use."""
+    global _loop
+    with _lock:
+        if _loop is None:
+            created = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=created.run_forever, name="deployer-runtime-asyncio", daemon=True
+            )
+            thread.start()
+            _loop = created
+        return _loop
+
+
+def submit(coroutine: Coroutine[Any, Any, Any]) -> Future[Any]:
+    """Schedule `coroutine` on the shared loop; cancel the returned future to cancel it."""
+    return asyncio.run_coroutine_threadsafe(coroutine, loop())
+
+
+def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run `coroutine` on the shared loop and wait for its result."""
+    return submit(coroutine).result()
