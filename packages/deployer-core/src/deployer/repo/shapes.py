@@ -360,7 +360,7 @@ def class_candidates(
             source=extra.pop("source", "detected"),
             file=info.file,
             line=node.lineno,
-            method=call,
+            method=call or None,
             setup=[s for s in setup if s in local_methods],
             calling_convention=convention,
             signature=signature,
@@ -721,10 +721,12 @@ def describe(
     info = read_module(root, path)
     candidate = _describe_name(root, info, name, method or None)
     if candidate is None:
-        raise EntrypointError(
-            f"entry point {entrypoint!r}: {info.file} has no top-level {name!r}"
-            + (f" with a method {method!r}" if method else "")
-        )
+        if method and name in info.classes:
+            raise EntrypointError(
+                f"entry point {entrypoint!r}: class {name!r} in {info.file} "
+                f"has no method {method!r}"
+            )
+        raise EntrypointError(f"entry point {entrypoint!r}: {info.file} has no top-level {name!r}")
     candidate.entrypoint = entrypoint
     candidate.source = source
     if hint is not None and hint.flavor and candidate.flavor in {None, "plain"}:
@@ -738,6 +740,9 @@ def _describe_name(root: Path, info: ModuleInfo, name: str, method: str | None) 
         if found:
             return found[0]
         node = info.classes[name]
+        inherited = [b for b in _bases(info, node) if b not in info.classes and b != "object"]
+        if method and method not in _methods(node) and not inherited:
+            return None
         return Candidate(
             entrypoint=f"{info.module}:{name}",
             entry_kind="class",
