@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -369,3 +374,43 @@ def test_dockerfile_is_ignored_when_requirements_exist(tmp_path: Path) -> None:
     assert solution_dependencies(tmp_path).requirements.lines == ["httpx"]
     (tmp_path / "requirements.txt").unlink()
     assert solution_dependencies(tmp_path).requirements.lines == ["flask"]
+
+
+def _pip_install(source: Path, target: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k != PRETEND_VERSION_ENV}
+    return subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
+         str(source)],
+        capture_output=True, text=True, timeout=600, env={**clean, **env},
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["hatch-vcs", "setuptools-scm"])
+def test_git_version_projects_install_from_a_copy_only_with_the_env(
+    tmp_path: Path, backend: str
+) -> None:
+    """Real builds (hatchling + hatch-vcs, setuptools + setuptools-scm) fetched by pip."""
+    if importlib.util.find_spec("pip") is None:
+        pytest.skip("pip is not installed in this environment")
+    source = tmp_path / "copy"
+    if backend == "hatch-vcs":
+        shutil.copytree(PUBLISHED / "src_layout_pkg", source)
+    else:
+        write(source, "scmdemo/__init__.py", "def predict(x):\n    return x\n")
+        write(
+            source,
+            "pyproject.toml",
+            '[build-system]\nrequires = ["setuptools>=64", "setuptools-scm>=8"]\n'
+            'build-backend = "setuptools.build_meta"\n'
+            '[project]\nname = "scmdemo"\ndynamic = ["version"]\n[tool.setuptools_scm]\n',
+        )
+    project = project_install(source)
+    assert project.git_version
+    without = _pip_install(source, tmp_path / "without", {})
+    if "Could not find a version that satisfies" in without.stderr:
+        pytest.skip(f"the package index cannot provide {backend}'s build requirements")
+    assert without.returncode != 0  # no .git, no version: the build fails
+    installed = _pip_install(source, tmp_path / "with", project.env)
+    assert installed.returncode == 0, installed.stderr[-1500:]
+    assert list((tmp_path / "with").glob("*-0.0.0.dist-info"))
