@@ -17,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from deployer.errors import UsageError
 from deployer.repo.requirements import (
     RequirementsError,
@@ -91,6 +89,8 @@ def _first_line(exc: BaseException) -> str:
 
 def load_yaml(path: Path, root: Path) -> dict:
     """A YAML mapping; invalid YAML -> one line with the file and line number."""
+    import yaml  # here, not at the top: scanning a repository without manifests stays light
+
     where = display_path(path, root)
     text = _text(path, root, "YAML file")
     try:
