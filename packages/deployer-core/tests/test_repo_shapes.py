@@ -668,3 +668,33 @@ def test_every_fixture_has_a_two_line_readme_and_a_test() -> None:
     for name in fixtures:
         lines = (PUBLISHED / name / "README.md").read_text(encoding="utf-8").strip().splitlines()
         assert len(lines) == 2, name
+
+
+def test_walk_honours_the_solutions_ignore_files(tmp_path: Path) -> None:
+    write(tmp_path, ".gitignore", "scratch/\nold_*.py\n")
+    write(tmp_path, "scratch/x.py", "")
+    write(tmp_path, "old_model.py", "")
+    write(tmp_path, "kept.py", "")
+    assert [p.name for p in shapes.python_files(tmp_path)] == ["kept.py"]
+
+
+def test_graph_factories(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "agent.py",
+        """\
+        from langgraph.graph import StateGraph
+        from langgraph.graph.state import CompiledStateGraph
+        def make_graph() -> CompiledStateGraph:
+            return StateGraph(dict).compile()
+        def build():
+            return StateGraph(dict).compile()
+        def helper(text: str) -> str:
+            return text
+    """,
+    )
+    typed = shapes.describe(tmp_path, "agent:make_graph")
+    assert (typed.entry_kind, typed.needs_introspection) == ("graph", False)
+    untyped = shapes.describe(tmp_path, "agent:build")
+    assert (untyped.entry_kind, untyped.needs_introspection) == ("graph", True)
+    assert shapes.describe(tmp_path, "agent:helper").entry_kind == "function"

@@ -26,7 +26,7 @@ from deployer.repo.entrypoints import (
     calling_convention,
     declared_entrypoint,
 )
-from deployer.repo.ignore import IGNORED_NAMES
+from deployer.repo.ignore import IGNORED_NAMES, IgnoreRules
 from deployer.repo.manifests import Manifest, read_manifests
 
 MAX_FILES = 1_000
@@ -134,9 +134,11 @@ def parse_file(path: Path, root: Path) -> ast.Module:
 def python_files(root: Path) -> Iterator[Path]:
     """The solution's .py files, bounded; skipping tests, venvs, hidden and build dirs."""
     count = 0
+    rules = IgnoreRules(root)  # the solution's .gitignore/.dockerignore/.deployerignore too
     for directory, dirs, files in os.walk(root):
         here = Path(directory)
-        depth = len(here.relative_to(root).parts)
+        relative = here.relative_to(root)
+        depth = len(relative.parts)
         dirs[:] = sorted(
             d
             for d in dirs
@@ -145,11 +147,14 @@ def python_files(root: Path) -> Iterator[Path]:
             and d not in SKIPPED_DIRS
             and not d.endswith(".egg-info")
             and not (here / d / "pyvenv.cfg").exists()
+            and not rules.ignored((relative / d).as_posix(), is_dir=True)
         )
         for name in sorted(files):
             if not name.endswith(".py") or name in {"setup.py", "conftest.py", "noxfile.py"}:
                 continue
             if name.startswith("test_") or name.endswith("_test.py"):
+                continue
+            if rules.ignored((relative / name).as_posix()):
                 continue
             count += 1
             if count > MAX_FILES:
@@ -773,9 +778,11 @@ def _describe_name(root: Path, info: ModuleInfo, name: str, method: str | None) 
         candidate = function_candidate(info, func, CONVENTION)
         if _decorators(info, func):
             candidate.needs_introspection = True
-        if info.imports.uses("langgraph") and info.functions and name not in CONVENTIONAL_FUNCTIONS:
+        returns = ast.unparse(func.returns) if func.returns else ""
+        takes_nothing = all(not p.required for p in candidate.signature)
+        if info.imports.uses("langgraph") and ("Graph" in returns or takes_nothing):
             candidate.entry_kind, candidate.flavor = "graph", "langgraph"  # a graph factory
-            candidate.needs_introspection = True
+            candidate.needs_introspection = "Graph" not in returns
         return candidate
     if name in info.assigned:
         value = info.assigned[name]
