@@ -280,7 +280,8 @@ def parse_requirements_file(
                     hint="keep included requirement files inside the solution's directory",
                 )
             if not included.is_file():
-                raise RequirementsError(f"{source}: {option} {value!r}: no such file")
+                kind = "constraint file" if option in {"-c", "--constraint"} else "included file"
+                raise RequirementsError(f"{source}: {kind} {value!r} ({option}): no such file")
             inner = parse_requirements_file(included, root, _depth + 1, _seen | {path})
             if option in {"-c", "--constraint"}:
                 out.constraints.extend(inner.requirements)
