@@ -121,3 +121,17 @@ def solution_dependencies(root: Path) -> SolutionDependencies:
     if project.installable:
         out.steps.append(project.instruction())
     return out
+
+
+def manifest_requirements(root: Path) -> RequirementSet:
+    """What the solution's manifests list beyond requirements.txt/pyproject.toml (cog.yaml,
+    Truss, bentofile, langgraph.json, MLproject, setup.py/setup.cfg, Pipfile; a Dockerfile's
+    pip lines only when nothing else declares anything), for environments that install
+    lists rather than the project itself."""
+    root = root.resolve()
+    out = RequirementSet()
+    for manifest in read_manifests(root):
+        if manifest.kind == "dockerfile" and not (out.empty and read_requirements(root).empty):
+            continue
+        out.extend(manifest.dependencies)
+    return out
