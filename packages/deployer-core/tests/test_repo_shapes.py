@@ -698,3 +698,13 @@ def test_graph_factories(tmp_path: Path) -> None:
     untyped = shapes.describe(tmp_path, "agent:build")
     assert (untyped.entry_kind, untyped.needs_introspection) == ("graph", True)
     assert shapes.describe(tmp_path, "agent:helper").entry_kind == "function"
+
+
+def test_manifest_naming_a_missing_entry(tmp_path: Path) -> None:
+    write(tmp_path, "bentofile.yaml", "service: 'svc:Nope'\n")
+    write(tmp_path, "main.py", "def predict(x):\n    return x\n")
+    with pytest.raises(EntrypointError) as info:
+        shapes.resolve(tmp_path)
+    assert str(info.value).startswith("bentofile.yaml service: entry point 'svc:Nope'")
+    lenient = shapes.resolve_candidate(tmp_path, strict_manifests=False)
+    assert (lenient.entrypoint, lenient.source) == ("main:predict", "convention")

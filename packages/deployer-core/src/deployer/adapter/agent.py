@@ -253,7 +253,7 @@ def detected_function(work: Path, entrypoint: str | None, source: Path) -> str:
     explicit = entrypoint or declared_entrypoint(work)
     if explicit:
         return resolve_entrypoint(work, explicit)
-    candidate = resolve_candidate(work, None, display=str(source))
+    candidate = resolve_candidate(work, None, display=str(source), strict_manifests=False)
     if candidate.entry_kind != "function" or candidate.needs_introspection:
         what = " ".join(filter(None, [candidate.flavor, candidate.entry_kind]))
         raise EntrypointError(

@@ -850,11 +850,16 @@ def _describe_name(root: Path, info: ModuleInfo, name: str, method: str | None) 
 
 
 def resolve_candidate(
-    root: Path, explicit: str | None = None, display: str | None = None
+    root: Path,
+    explicit: str | None = None,
+    display: str | None = None,
+    strict_manifests: bool = True,
 ) -> Candidate:
     """The entry point, by precedence: explicit option > `[tool.deployer] entrypoint` > the
     solution's own manifest > detected candidates (one strongest wins) > an error naming
-    `display` (the user's directory as given) and listing what was seen."""
+    `display` (the user's directory as given) and listing what was seen. With
+    `strict_manifests=False` a manifest entry that does not exist is passed over (the strategy
+    that reads that manifest reports it) instead of being an error here."""
     root = root.resolve()
     shown = display or str(root)
     if explicit:
@@ -865,9 +870,13 @@ def resolve_candidate(
     manifests = read_manifests(root)
     for manifest in manifests:
         if manifest.entrypoint:
-            return describe(
-                root, manifest.entrypoint, manifest.entry_source or manifest.file, manifest
-            )
+            label = manifest.entry_source or manifest.file
+            try:
+                return describe(root, manifest.entrypoint, label, manifest)
+            except EntrypointError as exc:
+                if strict_manifests:
+                    raise EntrypointError(f"{label}: {exc.message}", hint=exc.hint) from None
+                continue
         if len(manifest.entries) > 1:
             listed = ", ".join(f"--entrypoint {e}" for e in manifest.entries.values())
             raise EntrypointError(
