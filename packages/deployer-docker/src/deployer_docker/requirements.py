@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deployer.errors import DeployFailedError
-from deployer.plugin import RequirementsError
+from deployer.plugin import DeployFailedError, RequirementsError
 from deployer.plugin import read_requirements as read_declared
 
 OUTPUT_FILE = "deployer-requirements.txt"
