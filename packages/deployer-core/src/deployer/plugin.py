@@ -81,6 +81,9 @@ _LAZY: dict[str, str] = {
     "Dependencies": "deployer.runtime.venvs",
     "failed_requirement": "deployer.runtime.venvs",
     "pip_error_lines": "deployer.runtime.venvs",
+    # requirements (one packaging-based reader)
+    "read_requirements": "deployer.repo.requirements",
+    "RequirementsError": "deployer.repo.requirements",
     # workspaces and templates
     "install_serving_runtime": "deployer.runtime.serving_install",
     "render_templates": "deployer.adapter.templates",

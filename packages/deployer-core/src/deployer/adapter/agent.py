@@ -27,8 +27,13 @@ from deployer.errors import AdaptationError, DeployerError, EntrypointError, Usa
 from deployer.models import AdaptationResult, DeploymentSetting, RunInterface, SolutionResult
 from deployer.paths import cache_dir, deployment_dir, workspaces_dir
 from deployer.plugins.registry import Strategy, StrategyRegistry
-from deployer.repo.entrypoints import describe_entrypoint, resolve_entrypoint
+from deployer.repo.entrypoints import (
+    declared_entrypoint,
+    describe_entrypoint,
+    resolve_entrypoint,
+)
 from deployer.repo.ignore import copy_solution
+from deployer.repo.shapes import resolve_candidate
 from deployer.repo.solution import check_solution_path
 
 if TYPE_CHECKING:
@@ -113,7 +118,7 @@ class AdapterAgent:
                 agent_name = agent_name or _default_agent(llm_model)
             else:
                 try:
-                    chosen = resolve_entrypoint(work, entrypoint)
+                    chosen = detected_function(work, entrypoint, source)
                 except EntrypointError as exc:
                     if adaptation == "templates" or entrypoint or agent_name is None:
                         if adaptation == "auto" and not entrypoint:
@@ -238,3 +243,22 @@ def _keep_failed_log(log_path: Path, label: str, error: DeployerError) -> None:
         return
     error.hint = f"{error.hint + '; ' if error.hint else ''}the coding agent's log: {kept}"
     error.hint = error.hint.replace(f"see the adaptation log: {log_path}; ", "")
+
+
+def detected_function(work: Path, entrypoint: str | None, source: Path) -> str:
+    """The function entry point the templates call: explicit and `[tool.deployer]` values as
+    before; otherwise `repo.shapes` (manifests, then detected candidates), whose errors name
+    the user's directory. Classes, graphs and apps are refused in one line until the serving
+    runtime that loads them is wired in (issue 12)."""
+    explicit = entrypoint or declared_entrypoint(work)
+    if explicit:
+        return resolve_entrypoint(work, explicit)
+    candidate = resolve_candidate(work, None, display=str(source), strict_manifests=False)
+    if candidate.entry_kind != "function" or candidate.needs_introspection:
+        what = " ".join(filter(None, [candidate.flavor, candidate.entry_kind]))
+        raise EntrypointError(
+            f"{source}: the entry point {candidate.entrypoint} ({what}, from {candidate.source}) "
+            "is not a plain function, which is what these templates call",
+            hint="pass --entrypoint module:function naming a function that wraps it",
+        )
+    return candidate.entrypoint

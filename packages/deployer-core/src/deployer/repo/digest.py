@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import ast
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deployer.errors import UsageError
 from deployer.repo.ignore import IgnoreRules
+from deployer.repo.project import solution_dependencies
+from deployer.repo.requirements import normalise_name
 
-REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 README_NAMES = ("README.md", "README.rst", "README.txt", "README")
 
 
@@ -30,38 +31,18 @@ class RepoDigest:
 
 
 def normalise_dependency(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _requirement_names(lines: list[str]) -> set[str]:
-    names: set[str] = set()
-    for line in lines:
-        line = line.split("#", 1)[0].strip()
-        if not line or line.startswith("-"):
-            continue
-        match = REQUIREMENT_NAME.match(line)
-        if match:
-            names.add(normalise_dependency(match.group(1)))
-    return names
+    """PEP 503 form; the one implementation is `repo.requirements.normalise_name`."""
+    return normalise_name(name)
 
 
 def read_requirements(root: Path) -> set[str]:
-    """Dependency names from requirements.txt and pyproject.toml (PEP 621 and Poetry)."""
-    names: set[str] = set()
-    req = root / "requirements.txt"
-    if req.is_file():
-        names |= _requirement_names(req.read_text(encoding="utf-8", errors="replace").splitlines())
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8", errors="replace"))
-        except tomllib.TOMLDecodeError:
-            data = {}
-        project = data.get("project", {})
-        names |= _requirement_names(list(project.get("dependencies", []) or []))
-        poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {}) or {}
-        names |= {normalise_dependency(n) for n in poetry if n.lower() != "python"}
-    return names
+    """Dependency names the solution declares anywhere: requirements files, pyproject.toml,
+    and its manifests (cog.yaml, Truss, bentofile, langgraph.json, setup.py, ...), read by
+    `repo.project.solution_dependencies`. A malformed file is left to deploy to report."""
+    try:
+        return solution_dependencies(root).requirements.names
+    except UsageError:
+        return set()
 
 
 def _imports(source: str) -> set[str]:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from deployer.errors import DeployFailedError
 from deployer.paths import cache_dir
+from deployer.repo.project import manifest_requirements
 
 INSTALL_TIMEOUT = 1800.0
 LAYER_FILE = "_deployer_layer.pth"
@@ -97,7 +98,8 @@ def _is_local(line: str) -> bool:
 
 
 def read_dependencies(workspace: Path) -> Dependencies:
-    """Dependencies from requirements.txt and pyproject.toml `[project] dependencies`."""
+    """Dependencies from requirements.txt, pyproject.toml `[project] dependencies` and the
+    lists the solution's manifests state (`repo.project.manifest_requirements`)."""
     deps = Dependencies()
     requirements = workspace / "requirements.txt"
     if requirements.is_file():
@@ -125,6 +127,11 @@ def read_dependencies(workspace: Path) -> Dependencies:
             deps.packages.append(item)
             deps.normalised.append(normalise_requirement(item))
             deps.local = deps.local or _is_local(item)
+    for requirement in manifest_requirements(workspace).requirements:  # cog.yaml, setup.py...
+        if requirement.text not in deps.packages:
+            deps.packages.append(requirement.text)
+            deps.normalised.append(normalise_requirement(requirement.text))
+            deps.local = deps.local or requirement.local
     deps.normalised = sorted(set(deps.normalised))
     return deps
 

@@ -1,0 +1,5 @@
+"""Text statistics."""
+
+from .core import predict
+
+__all__ = ["predict"]

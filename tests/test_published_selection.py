@@ -1,0 +1,47 @@
+"""Offline selection ranks each published shape's natural strategy first (issue 12), using the
+strategies' real config.yaml signals as installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deployer.models import SolutionResult
+from deployer.plugins.registry import StrategyRegistry
+from deployer.selector.agent import SelectorAgent
+
+PUBLISHED = Path(__file__).resolve().parents[1] / "examples" / "published"
+NATURAL = {
+    "bentoml_asgi": "bentoml",
+    "bentoml_service": "bentoml",
+    "cog_deps": "docker",
+    "cog_predictor": "docker",
+    "cog_runner": "docker",
+    "fastapi_app": "docker",
+    "flask_app": "docker",
+    "gradio_interface": "docker",
+    "langgraph_graph": "langgraph",
+    "mlflow_model": "docker",
+    "modal_app": "modal",
+    "setup_py_deps": "local",
+    "src_layout_pkg": "local",
+    "truss_model": "docker",
+}
+
+
+@pytest.fixture(scope="module")
+def ranker() -> SelectorAgent:
+    return SelectorAgent(StrategyRegistry(), model="")
+
+
+@pytest.mark.parametrize("fixture", sorted(NATURAL))
+def test_natural_strategy_ranks_first(ranker: SelectorAgent, fixture: str) -> None:
+    expected = NATURAL[fixture]
+    installed = {s.name for s in ranker.registry.list_strategies()}
+    needed = {"local", "docker", "bentoml", "langgraph", "modal"}
+    if not needed <= installed:
+        pytest.skip(f"needs every strategy installed; missing {sorted(needed - installed)}")
+    ranking = ranker.rank(SolutionResult(code_path=PUBLISHED / fixture))
+    assert ranking[0].strategy == expected, [(r.strategy, r.score, r.reasons) for r in ranking]
+    assert ranking[0].score > ranking[1].score  # not settled by a tie
