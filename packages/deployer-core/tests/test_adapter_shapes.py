@@ -34,12 +34,29 @@ def test_no_entry_point_names_the_users_directory(agent, make_solution) -> None:
     assert str(workspaces_dir()) not in message
 
 
-def test_manifest_entry_that_is_not_a_function_is_one_clear_line(agent) -> None:
+def test_a_kind_the_strategy_cannot_run_is_one_clear_line(agent) -> None:
+    """The test strategy declares no entry_kinds: it runs functions only."""
     with pytest.raises(EntrypointError) as info:
         agent.adapt(SolutionResult(code_path=PUBLISHED / "cog_predictor"), SETTING)
     message = str(info.value)
-    assert "predict:Predictor (cog class, from cog.yaml predict) is not a plain function" in message
+    assert "predict:Predictor is a cog class (from cog.yaml predict)" in message
+    assert "the tpl strategy cannot run (it runs: function)" in message
     assert str(PUBLISHED / "cog_predictor") in message and "\n" not in message
+    assert not any(p.name.startswith(".") for p in workspaces_dir().iterdir())  # nothing kept
+
+
+def test_a_strategy_that_declares_the_kind_gets_its_run_interface(plugins, home) -> None:
+    entry = plugins.make("kinds", extra_config="entry_kinds: [function, class]\n")
+    agent = AdapterAgent(StrategyRegistry([entry]))
+    setting = DeploymentSetting(strategy="kinds", reasoning="test")
+    result = agent.adapt(SolutionResult(code_path=PUBLISHED / "cog_predictor"), setting)
+    interface = result.run_interface
+    assert (interface.entrypoint, interface.entry_kind, interface.flavor) == (
+        "predict:Predictor",
+        "class",
+        "cog",
+    )
+    assert interface.source == "cog.yaml predict" and interface.setup == ["setup"]
 
 
 def test_detected_function_is_adapted(agent) -> None:

@@ -11,6 +11,7 @@ or when the user asks for one (`adaptation="agent"`), a coding agent adapts the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -24,13 +25,18 @@ from deployer.adapter.staging import mark_staging_owner, sweep_stale_staging
 from deployer.adapter.templates import render_templates, template_context
 from deployer.adapter.validation import validate_adaptation
 from deployer.errors import AdaptationError, DeployerError, EntrypointError, UsageError
-from deployer.models import AdaptationResult, DeploymentSetting, RunInterface, SolutionResult
+from deployer.models import (
+    ENTRYPOINT_PATTERN,
+    AdaptationResult,
+    DeploymentSetting,
+    RunInterface,
+    SolutionResult,
+)
 from deployer.paths import cache_dir, deployment_dir, workspaces_dir
 from deployer.plugins.registry import Strategy, StrategyRegistry
 from deployer.repo.entrypoints import (
     declared_entrypoint,
     describe_entrypoint,
-    resolve_entrypoint,
 )
 from deployer.repo.ignore import copy_solution
 from deployer.repo.shapes import resolve_candidate
@@ -113,12 +119,16 @@ class AdapterAgent:
             work = staging / "ws"
             copied = copy_solution(source, work, request.include)
             reason = ""
+            detected: RunInterface | None = None
             if adaptation == "agent":
                 reason = "the user asked for a coding agent to adapt this repository"
                 agent_name = agent_name or _default_agent(llm_model)
             else:
                 try:
-                    chosen = detected_function(work, entrypoint, source)
+                    kinds = strategy.config.entry_kinds_for(resolved_options)
+                    chosen, detected = detected_entry(
+                        work, entrypoint, source, kinds, strategy.name
+                    )
                 except EntrypointError as exc:
                     if adaptation == "templates" or entrypoint or agent_name is None:
                         if adaptation == "auto" and not entrypoint:
@@ -144,7 +154,7 @@ class AdapterAgent:
                     resolved_options, entrypoint, llm_model, request.env, log_path, progress,
                 )  # fmt: skip
             else:
-                interface = describe_entrypoint(work, chosen)
+                interface = detected or describe_entrypoint(work, chosen)
                 defaults = strategy.config.run_interface
                 interface.kind = defaults.kind
                 interface.http_path = defaults.http_path
@@ -245,20 +255,27 @@ def _keep_failed_log(log_path: Path, label: str, error: DeployerError) -> None:
     error.hint = error.hint.replace(f"see the adaptation log: {log_path}; ", "")
 
 
-def detected_function(work: Path, entrypoint: str | None, source: Path) -> str:
-    """The function entry point the templates call: explicit and `[tool.deployer]` values as
-    before; otherwise `repo.shapes` (manifests, then detected candidates), whose errors name
-    the user's directory. Classes, graphs and apps are refused in one line until the serving
-    runtime that loads them is wired in (issue 12)."""
+def detected_entry(
+    work: Path, entrypoint: str | None, source: Path, kinds: list[str], strategy: str
+) -> tuple[str, RunInterface | None]:
+    """The entry point and, for anything but a plain function named as before, the
+    RunInterface `repo.shapes` read for it (kind, flavor, method, setup, signature, source).
+    Explicit and `[tool.deployer]` functions resolve as they always did; everything else goes
+    through the manifests and detected candidates, whose errors name the user's directory. A
+    kind the strategy cannot run is refused in one line, naming the strategies' way out."""
     explicit = entrypoint or declared_entrypoint(work)
-    if explicit:
-        return resolve_entrypoint(work, explicit)
-    candidate = resolve_candidate(work, None, display=str(source), strict_manifests=False)
-    if candidate.entry_kind != "function" or candidate.needs_introspection:
+    if explicit and ENTRYPOINT_PATTERN.fullmatch(explicit) and "." not in explicit.split(":")[1]:
+        with contextlib.suppress(EntrypointError):
+            describe_entrypoint(work, explicit)
+            return explicit, None  # a plain top-level function: the templates' own path
+    candidate = resolve_candidate(work, explicit, display=str(source), strict_manifests=False)
+    if candidate.entry_kind not in kinds:
         what = " ".join(filter(None, [candidate.flavor, candidate.entry_kind]))
         raise EntrypointError(
-            f"{source}: the entry point {candidate.entrypoint} ({what}, from {candidate.source}) "
-            "is not a plain function, which is what these templates call",
-            hint="pass --entrypoint module:function naming a function that wraps it",
+            f"{source}: the entry point {candidate.entrypoint} is a {what} "
+            f"(from {candidate.source}), which the {strategy} strategy cannot run "
+            f"(it runs: {', '.join(kinds)})",
+            hint="deploy it with a strategy that runs it (local in process mode serves every "
+            "kind), or pass --entrypoint module:function naming a function that wraps it",
         )
-    return candidate.entrypoint
+    return candidate.entrypoint, candidate.run_interface()

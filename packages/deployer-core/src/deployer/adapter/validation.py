@@ -29,7 +29,7 @@ def validate_adaptation(
             raise AdaptationError(f"rendered file {relative} does not compile: {exc}") from None
         notes.append(f"{relative} compiles")
     module = entrypoint.partition(":")[0]
-    if module_file(work, module) is None:
+    if module_file(work, module) is None and module_file(work / "src", module) is None:
         raise AdaptationError(f"entry point module {module!r} is missing from the workspace")
     notes.append(f"entry point {entrypoint} defined")
     return notes

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from deployer.errors import OptionError, PluginError
-from deployer.models import Resources
+from deployer.models import EntryKind, Resources
 
 API_VERSION = 1
 # libyaml's loader where present: ten times faster than the pure-Python one, same safety.
@@ -124,6 +124,11 @@ class StrategyConfig(_Strict):
     signals: Signals = Field(default_factory=Signals)
     options: dict[str, OptionSpec] = Field(default_factory=dict)
     capabilities: list[str] = Field(default_factory=list)
+    entry_kinds: list[EntryKind] | dict[str, list[EntryKind]] = Field(
+        default_factory=lambda: ["function"],
+        description="The entry kinds the strategy can run (function, class, graph, asgi, wsgi, "
+        "modal_function, gradio); or, per value of `target_option`, a mapping",
+    )
     required_files: list[str] = Field(
         default_factory=list, description="Files an adapted workspace must contain"
     )
@@ -172,6 +177,15 @@ class StrategyConfig(_Strict):
         assert self.target_option is not None
         target = options.get(self.target_option) or self.options[self.target_option].default
         return self.runner[str(target)]
+
+    def entry_kinds_for(self, options: dict[str, Any]) -> list[str]:
+        """The entry kinds the strategy runs with these options (its target's, if mapped)."""
+        if isinstance(self.entry_kinds, list):
+            return list(self.entry_kinds)
+        target = (options or {}).get(self.target_option or "")
+        if target is None and self.target_option in self.options:
+            target = self.options[self.target_option].default
+        return list(self.entry_kinds.get(str(target), ["function"]))
 
     def runner_paths(self) -> list[str]:
         """Every runner class the strategy names, one per target."""

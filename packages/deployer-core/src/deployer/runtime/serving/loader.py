@@ -383,7 +383,10 @@ def _resolve_class(spec: EntrySpec, obj: Any, flavor: str, method: str | None) -
         params: list[Param] = []
         var_keyword = False
     elif flavor == "truss":
-        body_annotation = _first_param_annotation(function, skip)
+        # as in Truss's model wrapper: the body is parsed for the first step that gets it,
+        # preprocess when the model has one, else predict
+        first = getattr(cls, "preprocess", None)
+        body_annotation = _first_param_annotation(first if callable(first) else function, skip)
         params, var_keyword = [], False
     else:
         whole = convention == "dict"
