@@ -4,6 +4,9 @@ The Dockerfile installs `deployer-requirements.txt`, written here before each bu
 solution's `requirements.txt` (with `-r` includes inlined, so the file stands alone in
 the image) and `pyproject.toml` `[project] dependencies`. Local paths cannot be installed from
 inside the image and are refused with one clear error.
+
+To be replaced by core's requirement reader (`deployer/repo/requirements.py`, on packaging)
+when it lands: today this is one of three readers (with core's digest and venvs).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deployer.errors import DeployFailedError
+from deployer.plugin import DeployFailedError
 
 OUTPUT_FILE = "deployer-requirements.txt"
 # pip options about where packages come from: meaningful inside the image (without the
