@@ -70,8 +70,9 @@ def main() -> int:
     from deployer.plugins.registry import StrategyRegistry
     from deployer.runtime.runner import RunnerContext
     from deployer_docker import container as ct
+    from deployer_docker import workspace
+    from deployer_docker.availability import check_engine
     from deployer_docker.build import build_image
-    from deployer_docker.engine import check_engine
     from deployer_docker.runner import BUILD_LOG, DockerRunner
 
     availability = check_engine()
@@ -104,7 +105,7 @@ def main() -> int:
         client = runner._docker()
         buildargs = timed(
             "wheelhouse (pip download, cold)",
-            lambda: runner._prepare_context(client, base_image),
+            lambda: workspace.prepare(context, client, base_image, runner.runtime_dir, print),
             results,
         )
 

@@ -1,5 +1,6 @@
 """Fixtures: a private DEPLOYER_HOME per test, a real Docker engine per session (see
-docker_support), and deployments that are always removed."""
+docker_support), and deployments that are always removed. Core's pytest plugin ships
+`deployer_home` and `registry`."""
 
 from __future__ import annotations
 
@@ -13,18 +14,16 @@ from deployer.plugins.registry import StrategyRegistry
 from docker_support import Deployments, Engine, locate_or_start_engine, remove_images, stop_daemon
 
 
-@pytest.fixture(autouse=True)
-def deployer_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "deployer-home"
-    monkeypatch.setenv("DEPLOYER_HOME", str(home))
-    monkeypatch.delenv("DEPLOYER_STRATEGIES", raising=False)
-    return home
-
-
 @pytest.fixture(scope="session")
-def registry() -> StrategyRegistry:
-    """The installed `docker` plugin, found through its real entry point."""
-    return StrategyRegistry(enabled=["docker"])
+def deployer_strategy() -> str:
+    return "docker"
+
+
+@pytest.fixture(autouse=True)
+def private_home(deployer_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own DEPLOYER_HOME and sees every installed strategy."""
+    monkeypatch.delenv("DEPLOYER_STRATEGIES", raising=False)
+    return deployer_home
 
 
 @pytest.fixture(scope="session")

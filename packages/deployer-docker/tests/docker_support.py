@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +24,14 @@ from typing import Any
 
 import pytest
 
-from deployer.adapter.agent import AdapterAgent
-from deployer.models import DeploymentSetting, SolutionResult
-from deployer.paths import deployment_dir
 from deployer.plugins.registry import StrategyRegistry
 from deployer.runtime.runner import RunnerContext
-from deployer_docker.engine import check_engine
+from deployer.testing import write_solution
+from deployer.testing.fixtures import Deployments as CoreDeployments
+from deployer_docker.availability import check_engine
 from deployer_docker.runner import DockerRunner
+
+__all__ = ["write_solution"]  # re-exported for the test modules
 
 PACKAGE = Path(__file__).resolve().parents[1]
 REPO = PACKAGE.parents[1]
@@ -166,22 +166,14 @@ def remove_images(engine: Engine) -> None:
 # -- deployments -----------------------------------------------------------------------------
 
 
-def write_solution(root: Path, files: dict[str, str]) -> Path:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    return root
-
-
-class Deployments:
-    """Builds DockerRunners on adapted workspaces and removes every container afterwards."""
+class Deployments(CoreDeployments):
+    """Core's helper (real adapter, the factory's runner context) on the session's engine:
+    its options (base image, network) by default, every image tag noted for removal, and
+    every container removed afterwards even when a test broke it."""
 
     def __init__(self, registry: StrategyRegistry, root: Path, engine: Engine) -> None:
-        self.registry = registry
-        self.root = root
+        super().__init__(registry, root, "docker")
         self.engine = engine
-        self.runners: list[DockerRunner] = []
 
     def context(
         self,
@@ -190,37 +182,23 @@ class Deployments:
         source: Path | None = None,
         name: str = "sol",
         options: dict[str, Any] | None = None,
-        entrypoint: str | None = None,
-        env: dict[str, str] | None = None,
         startup_timeout: float = 300.0,
         run_timeout: float = 60.0,
+        **kwargs: Any,
     ) -> RunnerContext:
-        if source is None:
-            source = write_solution(self.root / "solutions" / name, files or {})
-        given = self.engine.options(**(options or {}))
-        adaptation = AdapterAgent(self.registry).adapt(
-            SolutionResult(code_path=source),
-            DeploymentSetting(strategy="docker", reasoning="test"),
-            entrypoint=entrypoint,
-            name=name,
-            options=given,
-        )
-        resolved = self.registry.get_strategy("docker").config.resolve_options(given)
         self.engine.tags.add(f"deployer/{name}:latest")
-        return RunnerContext(
+        return super().context(
+            source if source is not None else (files or {}),
             name=name,
-            adapted_path=adaptation.adapted_path,
-            run_interface=adaptation.run_interface,
-            runtime_dir=deployment_dir(name),
-            options=resolved,
-            env=env or {},
+            options=self.engine.options(**(options or {})),
             startup_timeout=startup_timeout,
             run_timeout=run_timeout,
+            **kwargs,
         )
 
     def runner(self, context: RunnerContext, state: dict[str, Any] | None = None) -> DockerRunner:
-        runner = DockerRunner(context, state)
-        self.runners.append(runner)
+        runner = super().runner(context, state)
+        assert isinstance(runner, DockerRunner)
         return runner
 
     def deploy(self, files: dict[str, str] | None = None, **kwargs: Any) -> DockerRunner:

@@ -21,8 +21,9 @@ from deployer.runtime.runner import RunnerContext
 from deployer.selector.agent import SelectorAgent
 from deployer.testing import tree_hash
 from deployer_docker import container as ct
+from deployer_docker import workspace
+from deployer_docker.availability import check_engine, published_host
 from deployer_docker.build import BuildLog
-from deployer_docker.engine import check_engine, published_host
 from deployer_docker.requirements import read_requirements
 from deployer_docker.runner import DockerRunner
 from deployer_docker.wheelhouse import Target
@@ -165,7 +166,7 @@ def test_plugin_module_does_not_import_the_sdk() -> None:
 
     probe = (
         "import sys, deployer_docker; "
-        "from deployer_docker.engine import check_engine; check_engine(); "
+        "from deployer_docker.availability import check_engine; check_engine(); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('docker', 'requests') "
         "or m == 'deployer_docker.runner'))"
     )
@@ -323,14 +324,14 @@ def test_templates_render_into_a_copy(registry: StrategyRegistry, tmp_path: Path
     )
     assert tree_hash(source) == before
     dockerfile = (result.adapted_path / "Dockerfile").read_text()
-    assert dockerfile.startswith(ct.GENERATED_MARKER)
+    assert dockerfile.startswith(workspace.GENERATED_MARKER)
     assert "ARG BASE_IMAGE=example/python:3.12" in dockerfile
     for needle in ("/opt/venv", "USER 10001", "HEALTHCHECK", "PATH=/opt/venv/bin:$PATH"):
         assert needle in dockerfile
     assert ".env" in (result.adapted_path / ".dockerignore").read_text()
     server = (result.adapted_path / "deployer_server.py").read_text()
     assert 'ENTRYPOINT = "main:predict"' in server
-    assert ct.dockerfile_mode(result.adapted_path) == "generated"
+    assert workspace.dockerfile_mode(result.adapted_path) == "generated"
     assert (result.adapted_path / "deployer-wheels").is_dir()
 
 
@@ -340,7 +341,7 @@ def test_a_solution_dockerfile_is_kept(registry: StrategyRegistry) -> None:
         DeploymentSetting(strategy="docker", reasoning="test"),
     )
     assert "kept the solution's own Dockerfile" in result.validation
-    assert ct.dockerfile_mode(result.adapted_path) == "own"
+    assert workspace.dockerfile_mode(result.adapted_path) == "own"
 
 
 def test_own_dockerfile_without_predict_path_is_refused(

@@ -1,5 +1,6 @@
-"""Fixtures: a private DEPLOYER_HOME, no Modal credential unless a test gives one, workspaces
-made by the real adapter, and a stand-in for Modal's API server on 127.0.0.1."""
+"""Fixtures: no Modal credential unless a test gives one, workspaces made by the real adapter
+(core's `deployments` helper, with modal's extras), and a stand-in for Modal's API server on
+127.0.0.1. Core's pytest plugin ships `deployer_home` and `registry`."""
 
 from __future__ import annotations
 
@@ -14,14 +15,15 @@ from typing import Any
 
 import pytest
 
-from deployer.adapter.agent import AdapterAgent
-from deployer.models import DeploymentSetting, Resources, SolutionResult
-from deployer.paths import deployment_dir
+from deployer.models import Resources
 from deployer.plugins.registry import StrategyRegistry
 from deployer.runtime.runner import RunnerContext
+from deployer.testing import write_solution
+from deployer.testing.fixtures import Deployments as CoreDeployments
 from deployer_modal import sdk
-from deployer_modal.runner import ModalRunner
-from modal_support import FAKE_API, write_solution
+from deployer_modal.targets.common import ModalRunner
+from deployer_modal.targets.local import ModalLocalRunner
+from modal_support import FAKE_API
 
 MODAL_ENV = (
     "MODAL_TOKEN_ID",
@@ -44,11 +46,15 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.fixture(scope="session")
+def deployer_strategy() -> str:
+    return "modal"
+
+
 @pytest.fixture(autouse=True)
-def deployer_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "deployer-home"
-    monkeypatch.setenv("DEPLOYER_HOME", str(home))
-    return home
+def private_home(deployer_home: Path) -> Path:
+    """Every test gets its own DEPLOYER_HOME."""
+    return deployer_home
 
 
 @pytest.fixture(autouse=True)
@@ -80,23 +86,17 @@ def fake_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODAL_TOKEN_SECRET", "as-deployertestfaketoken")
 
 
-@pytest.fixture(scope="session")
-def registry() -> StrategyRegistry:
-    """The installed `modal` plugin, found through its real entry point."""
-    return StrategyRegistry(enabled=["modal"])
-
-
-class Deployments:
-    """Adapts solutions for `modal` with the real adapter, builds ModalRunners on them and
-    stops every runner afterwards."""
+class Deployments(CoreDeployments):
+    """Core's helper (real adapter, the runner class the target option picks) with modal's
+    extras: resources, `local()`, the generated app imported, and a cleanup that stops only
+    in-process runners (a cloud runner's stop would call Modal)."""
 
     def __init__(self, registry: StrategyRegistry, root: Path) -> None:
-        self.registry = registry
-        self.root = root
-        self.runners: list[ModalRunner] = []
+        super().__init__(registry, root, "modal")
         self.modules: list[ModuleType] = []
 
     def source(self, files: dict[str, str] | Path, name: str) -> Path:
+        """A solution directory: `files` written under the test's root, or the path given."""
         if isinstance(files, Path):
             return files
         return write_solution(self.root / "solutions" / name, files)
@@ -105,36 +105,15 @@ class Deployments:
         self,
         files: dict[str, str] | Path,
         *,
-        name: str = "sol",
-        options: dict[str, Any] | None = None,
-        entrypoint: str | None = None,
-        env: dict[str, str] | None = None,
         resources: Resources | None = None,
-        run_timeout: float = 30.0,
+        **kwargs: Any,
     ) -> RunnerContext:
-        adaptation = AdapterAgent(self.registry).adapt(
-            SolutionResult(code_path=self.source(files, name)),
-            DeploymentSetting(strategy="modal", reasoning="test"),
-            entrypoint=entrypoint,
-            name=name,
-            options=options,
-        )
-        resolved = self.registry.get_strategy("modal").config.resolve_options(options or {})
-        return RunnerContext(
-            name=name,
-            adapted_path=adaptation.adapted_path,
-            run_interface=adaptation.run_interface,
-            runtime_dir=deployment_dir(name),
-            options=resolved,
-            env=env or {},
-            resources=resources or Resources(),
-            run_timeout=run_timeout,
-            startup_timeout=60.0,
-        )
+        context = super().context(files, **kwargs)
+        return context.model_copy(update={"resources": resources or Resources()})
 
     def runner(self, context: RunnerContext, state: dict[str, Any] | None = None) -> ModalRunner:
-        runner = ModalRunner(context, state)
-        self.runners.append(runner)
+        runner = super().runner(context, state)
+        assert isinstance(runner, ModalRunner)
         return runner
 
     def local(self, files: dict[str, str] | Path, **kwargs: Any) -> ModalRunner:
@@ -153,10 +132,12 @@ class Deployments:
     def cleanup(self) -> None:
         for runner in reversed(self.runners):
             try:
-                if runner.target == "local":
+                if isinstance(runner, ModalLocalRunner):
                     runner.stop()
             finally:
-                runner.close()
+                close = getattr(runner, "close", None)
+                if callable(close):
+                    close()
         for module in self.modules:
             sdk.unload(module)
 

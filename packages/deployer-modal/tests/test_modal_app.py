@@ -13,7 +13,8 @@ import pytest
 from deployer.errors import DeployFailedError
 from deployer.models import Resources
 from deployer.testing import tree_hash
-from deployer_modal import sdk, settings
+from deployer_modal import sdk
+from deployer_modal import workspace as settings
 from modal_support import EXAMPLES
 
 SENTENCES = {

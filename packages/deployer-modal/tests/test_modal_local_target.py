@@ -11,7 +11,7 @@ from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError
 from deployer.models import DeployConfig, SolutionResult
 from deployer.testing import tree_hash
-from deployer_modal.runner import ModalRunner
+from deployer_modal.targets.local import ModalLocalRunner as ModalRunner
 from modal_support import EXAMPLES, files_under
 
 LOCAL = {"target": "local"}

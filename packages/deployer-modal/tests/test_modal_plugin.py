@@ -15,7 +15,8 @@ from deployer.models import Resources, SolutionResult
 from deployer.runtime.runner import RunnerContext
 from deployer.selector.agent import SelectorAgent
 from deployer.testing import ConformanceSuite
-from deployer_modal import credentials, settings
+from deployer_modal import availability as credentials
+from deployer_modal import workspace as settings
 from modal_support import EXAMPLES, write_solution
 
 

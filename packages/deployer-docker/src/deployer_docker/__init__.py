@@ -1,12 +1,13 @@
 """deployer-docker: build a solution into an image and run it on a Docker engine.
 
 Hook implementations only. The availability check talks to the engine's socket with the
-standard library (`deployer_docker.engine`); the docker SDK is imported by the runner alone.
+standard library (`deployer_docker.availability`); the docker SDK is imported by
+`deployer_docker.sdk` alone.
 """
 
 from __future__ import annotations
 
-from deployer import Availability, StrategyPackage, hookimpl
+from deployer.plugin import Availability, StrategyPackage, hookimpl
 
 
 @hookimpl
@@ -18,6 +19,6 @@ def deployer_register_strategy() -> StrategyPackage:
 def deployer_check_availability(strategy: str, options: dict[str, object] | None) -> Availability:
     """Available when the engine that DOCKER_HOST (or the default socket) names answers a
     ping within a second."""
-    from deployer_docker.engine import check_engine
+    from deployer_docker.availability import check_engine
 
     return check_engine()

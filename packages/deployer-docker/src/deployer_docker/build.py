@@ -11,13 +11,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from deployer.errors import DeployFailedError
-from deployer_docker.sdk import describe
-
-if TYPE_CHECKING:
-    import docker
+from deployer.plugin import DeployFailedError
+from deployer_docker import sdk
 
 BUILD_TIMEOUT = 3600
 STEP_LINE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -80,7 +77,7 @@ def _shorten(line: str, limit: int = 100) -> str:
 
 
 def build_image(
-    client: docker.DockerClient,
+    client: Any,
     context_dir: Path,
     *,
     tag: str,
@@ -96,12 +93,12 @@ def build_image(
     log_path.write_text("", encoding="utf-8")
     progress("building image: sending the build context")
     try:
-        stream = client.api.build(
+        stream = sdk.build_stream(
+            client,
             path=str(context_dir),
             tag=tag,
             rm=True,
             forcerm=True,
-            decode=True,
             buildargs=buildargs or {},
             network_mode=network_mode,
             nocache=nocache,
@@ -125,14 +122,14 @@ def build_image(
         raise
     except Exception as exc:
         raise DeployFailedError(
-            f"building the image failed: {describe(exc)}", hint=f"full build log: {log_path}"
+            f"building the image failed: {sdk.describe(exc)}", hint=f"full build log: {log_path}"
         ) from None
     if log.image_id is None:
         try:
             log.image_id = client.images.get(tag).id
         except Exception as exc:
             raise DeployFailedError(
-                f"the build finished but the image {tag} is not there: {describe(exc)}",
+                f"the build finished but the image {tag} is not there: {sdk.describe(exc)}",
                 hint=f"full build log: {log_path}",
             ) from None
     progress(f"built image {tag} ({log.image_id[7:19] if log.image_id else '?'})")

@@ -1,17 +1,18 @@
-"""Small pieces of running a container: names, labels, limits, ports, exit reasons."""
+"""Small pieces of running a container: names, labels, limits, ports, exit reasons.
+
+Plain data in, plain data out: what the engine returned (`attrs`) is read here, the engine
+itself is called through `deployer_docker.sdk`."""
 
 from __future__ import annotations
 
 import re
-import socket
 import uuid
 from pathlib import Path
 from typing import Any
 
-from deployer.errors import DeployFailedError
+from deployer.plugin import DeployFailedError
 
 LABEL_PREFIX = "dev.deployer"
-GENERATED_MARKER = "# deployer-docker: generated Dockerfile"
 SERVER_PORT = 8080  # the generated image's server port (DEPLOYER_PORT)
 EXIT_IMPORT_FAILED = 3
 EXIT_PORT_IN_USE = 98
@@ -51,19 +52,6 @@ def labels(name: str, workspace: Path) -> dict[str, str]:
     }
 
 
-def dockerfile_mode(workspace: Path) -> str:
-    """'generated' for the strategy's own template, 'own' for a solution's Dockerfile."""
-    path = workspace / "Dockerfile"
-    try:
-        first = path.read_text(encoding="utf-8", errors="replace").lstrip().splitlines()[:1]
-    except OSError:
-        raise DeployFailedError(
-            f"the adapted workspace {workspace} has no Dockerfile",
-            hint="deploy again so the docker strategy's template is rendered",
-        ) from None
-    return "generated" if first and first[0].startswith(GENERATED_MARKER) else "own"
-
-
 def parse_memory(text: str) -> int:
     """'512m', '2g', '512Mi', '2Gi', '1.5G' or a byte count -> bytes."""
     match = _MEMORY.match(str(text))
@@ -84,13 +72,6 @@ def limits(cpus: float | None, memory: str | None) -> dict[str, Any]:
     if memory:
         out["mem_limit"] = parse_memory(memory)
     return out
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port free on this machine now (for a server sharing the host's network)."""
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 def published_port(container: Any, container_port: int) -> int | None:
@@ -119,8 +100,3 @@ def exit_reason(container: Any) -> tuple[int, str]:
     meaning = _EXIT_MEANINGS.get(code, "")
     error = str(state.get("Error") or "").strip()
     return code, "; ".join(part for part in (meaning, error) if part)
-
-
-def logs_text(container: Any, tail: int | None = None) -> str:
-    raw = container.logs(stdout=True, stderr=True, tail=tail if tail and tail > 0 else "all")
-    return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)

@@ -4,42 +4,65 @@ deploy: (wheelhouse) -> build with the SDK, the log streamed as progress -> run 
 a unique name with env, limits and labels -> wait for /health. The state (image and container
 ids, network mode, port) is all another process needs to reattach: `deployer run/stop/start/rm`
 in a new process talk to the same container. The docker SDK is imported by `sdk` only when a
-method needs the engine; `run` itself needs only httpx.
+method needs the engine; `run` itself needs only core's EnvelopeClient (httpx).
+
+One class serves a local engine and a remote one: the only difference is DOCKER_HOST, which
+decides the address the server binds and is published on (`availability.is_local`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 
-from deployer.errors import DeployerError, DeployFailedError, RunnerError
-from deployer.runtime.runner import Runner, RunnerContext, RunnerStatus, failure, success
+from deployer.plugin import (
+    DeployerError,
+    DeployFailedError,
+    EnvelopeClient,
+    PortRaceError,
+    Runner,
+    RunnerContext,
+    RunnerError,
+    RunnerStatus,
+    failure,
+    free_port,
+    success,
+    tail_lines,
+)
 from deployer_docker import container as ct
-from deployer_docker import sdk
+from deployer_docker import sdk, workspace
+from deployer_docker.availability import docker_host, is_local, published_host
 from deployer_docker.build import build_image
-from deployer_docker.engine import docker_host, is_local, published_host
-from deployer_docker.requirements import OUTPUT_FILE, read_requirements
 
 logger = logging.getLogger("deployer_docker")
 
 BUILD_LOG = "build.log"
-WHEELS_DIR = "deployer-wheels"
-DEFAULT_BASE_IMAGE = "python:3.11-slim"
 HEALTH_TIMEOUT = 2.0
 POLL_INTERVAL = 0.2
 STOP_TIMEOUT = 10
 PORT_ATTEMPTS = 3
 RETRY_WINDOW = 10.0  # seconds run() retries connection errors while the container runs
 LOG_LINES_IN_ERRORS = 20
+# refused or reset: the server is (re)starting, or a kept-alive connection died with a
+# restart; the request was not processed, so retrying is safe
+RETRYABLE = (httpx.ConnectError, httpx.RemoteProtocolError)
 
 
-class _PortTaken(Exception):
-    """The server in a host-network container found its port taken: try another."""
+class OwnAppClient(EnvelopeClient):
+    """A solution's own app (its own Dockerfile) answers plain JSON or text, not envelopes."""
+
+    def envelope_of(self, response: httpx.Response) -> dict[str, Any]:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if 200 <= response.status_code < 300:
+            return success(payload if payload is not None else response.text)
+        return failure(f"the app answered HTTP {response.status_code}: {response.text[:500]}")
 
 
 def _log_progress(step: str) -> None:
@@ -49,12 +72,10 @@ def _log_progress(step: str) -> None:
 class DockerRunner(Runner):
     """Runner of the `docker` strategy; see the module docstring."""
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"logs", "restart"})
-
     def __init__(self, context: RunnerContext, state: dict[str, Any] | None = None) -> None:
         super().__init__(context, state)
         self._docker_client: Any = None
-        self._client: httpx.Client | None = None
+        self._client: EnvelopeClient | None = None
 
     def progress(self, step: str) -> None:
         """Build and start-up steps go to the `deployer_docker` logger and, where the caller
@@ -90,18 +111,19 @@ class DockerRunner(Runner):
             self._docker_client = sdk.connect(error)
         return self._docker_client
 
-    def _http(self) -> httpx.Client:
-        """One client per runner: consecutive runs reuse the keep-alive connection."""
+    @property
+    def http(self) -> EnvelopeClient:
+        """One client per container start: consecutive runs reuse the keep-alive connection."""
         if self._client is None:
-            timeout = httpx.Timeout(self.context.run_timeout, connect=5.0)
-            self._client = httpx.Client(trust_env=False, timeout=timeout)
+            kind = OwnAppClient if self.state.get("mode") == "own" else EnvelopeClient
+            self._client = kind(
+                lambda: self.endpoint, name=self.context.name, timeout=self.context.run_timeout
+            )
         return self._client
 
     def close(self) -> None:
         """Release connections (the container keeps running)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self.close_http()
         if self._docker_client is not None:
             self._docker_client.close()
             self._docker_client = None
@@ -109,8 +131,7 @@ class DockerRunner(Runner):
     # -- deploy --------------------------------------------------------------------------------
 
     def deploy(self) -> None:
-        workspace = self.context.adapted_path
-        mode = ct.dockerfile_mode(workspace)
+        mode = workspace.dockerfile_mode(self.context.adapted_path)
         predict_path = str(self.options.get("predict_path") or "")
         if mode == "own" and not predict_path:
             raise DeployFailedError(
@@ -123,16 +144,18 @@ class DockerRunner(Runner):
         if self.state.get("container_id"):
             self._remove_container(client)
         network = self._network_mode(client)
-        base_image = str(self.options.get("base_image") or DEFAULT_BASE_IMAGE)
+        base_image = str(self.options.get("base_image") or workspace.DEFAULT_BASE_IMAGE)
         buildargs: dict[str, str] = {}
         if mode == "generated":
-            buildargs = self._prepare_context(client, base_image)
-        elif base_image != DEFAULT_BASE_IMAGE:
+            buildargs = workspace.prepare(
+                self.context, client, base_image, self.runtime_dir, self.progress
+            )
+        elif base_image != workspace.DEFAULT_BASE_IMAGE:
             buildargs["BASE_IMAGE"] = base_image  # for Dockerfiles that take ARG BASE_IMAGE
         tag = ct.image_tag(self.context.name)
         image_id = build_image(
             client,
-            workspace,
+            self.context.adapted_path,
             tag=tag,
             log_path=self.runtime_dir / BUILD_LOG,
             progress=self.progress,
@@ -173,74 +196,6 @@ class DockerRunner(Runner):
             return "/health"
         return str(self.options.get("health_path") or "")
 
-    def _prepare_context(self, client: Any, base_image: str) -> dict[str, str]:
-        """Write deployer-requirements.txt and, with the wheelhouse option, the wheels."""
-        from deployer_docker import wheelhouse as wh
-
-        workspace = self.context.adapted_path
-        requirements = read_requirements(workspace)
-        use_wheelhouse = bool(self.options.get("wheelhouse"))
-        text = requirements.text(with_index_options=not use_wheelhouse)
-        if use_wheelhouse and text:
-            text = f"--no-index\n--find-links /opt/deployer\n{text}"
-        (workspace / OUTPUT_FILE).write_text(text, encoding="utf-8")
-        (workspace / WHEELS_DIR).mkdir(exist_ok=True)
-        buildargs = {"BASE_IMAGE": base_image}
-        if use_wheelhouse and not requirements.empty:
-            target = self._probe_python(client, base_image)
-            log_path = self.runtime_dir / "wheelhouse.log"
-            self.progress(f"downloading wheels for Python {target.version} (wheelhouse)")
-            house = wh.build_wheelhouse(
-                requirements.text(with_index_options=True), target, log_path
-            )
-            names = wh.fill_context(house, workspace / WHEELS_DIR)
-            self.progress(f"wheelhouse ready: {len(names)} wheels")
-        return buildargs
-
-    def _probe_python(self, client: Any, base_image: str) -> Any:
-        """The base image's Python (version, libc, machine), cached by image id."""
-        from deployer.paths import cache_dir
-        from deployer_docker import wheelhouse as wh
-
-        try:
-            image = client.images.get(base_image)
-        except Exception as exc:
-            if not sdk.is_not_found(exc):
-                raise DeployFailedError(
-                    f"cannot inspect the base image {base_image!r}: {sdk.describe(exc)}"
-                ) from None
-            image = self._pull(client, base_image)
-        cache = cache_dir("docker-probes") / f"{image.id.replace(':', '-')}.json"
-        if cache.is_file():
-            return wh.Target.parse(cache.read_text(encoding="utf-8"))
-        self.progress(f"checking the Python of {base_image}")
-        try:
-            output = client.containers.run(
-                image.id, ["python3", "-c", wh.PROBE], remove=True, network_mode="none"
-            )
-            text = output.decode("utf-8", errors="replace")
-            target = wh.Target.parse(text)
-        except Exception as exc:
-            raise DeployFailedError(
-                f"the base image {base_image!r} has no working python3: {sdk.describe(exc)}",
-                hint="the base image needs python3 with the venv module "
-                "(e.g. python:3.11-slim, or Debian's python3 + python3-venv)",
-            ) from None
-        cache.write_text(text, encoding="utf-8")
-        return target
-
-    def _pull(self, client: Any, base_image: str) -> Any:
-        self.progress(f"pulling {base_image}")
-        try:
-            return client.images.pull(base_image)
-        except Exception as exc:
-            raise DeployFailedError(
-                f"the base image {base_image!r} is not on the engine and cannot be pulled: "
-                f"{sdk.describe(exc)}",
-                hint="load or build it first, or pass --option base_image=<an image the engine "
-                "has>",
-            ) from None
-
     # -- containers ----------------------------------------------------------------------------
 
     def _environment(self, port: int, bind: str) -> dict[str, str]:
@@ -276,7 +231,7 @@ class DockerRunner(Runner):
         kwargs: dict[str, Any] = {}
         if network == "host":
             own_port = int(self.options.get("container_port") or 0)
-            port = own_port if self.state["mode"] == "own" and own_port else ct.free_port()
+            port = own_port if self.state["mode"] == "own" and own_port else free_port()
             env = self._environment(port, "127.0.0.1" if local else "0.0.0.0")
             self.state.update(container_port=port, port=port)
         else:
@@ -321,7 +276,7 @@ class DockerRunner(Runner):
             try:
                 self._wait_ready(container)
                 return
-            except _PortTaken:
+            except PortRaceError:
                 self._remove_container(client)
                 if attempt == PORT_ATTEMPTS - 1:
                     raise DeployFailedError(
@@ -350,7 +305,7 @@ class DockerRunner(Runner):
                     and self.state["mode"] == "generated"
                     and self.state["network_mode"] == "host"
                 ):
-                    raise _PortTaken()
+                    raise PortRaceError(f"the server of {self.context.name} found its port taken")
                 raise DeployFailedError(
                     f"the container of {self.context.name} exited during start-up with code "
                     f"{code}{f' ({meaning})' if meaning else ''}; its last lines:\n"
@@ -377,7 +332,7 @@ class DockerRunner(Runner):
 
     def _log_excerpt(self, container: Any) -> str:
         try:
-            text = ct.logs_text(container, LOG_LINES_IN_ERRORS)
+            text = sdk.logs_text(container, LOG_LINES_IN_ERRORS)
         except Exception as exc:
             return f"  (logs unavailable: {sdk.describe(exc)})"
         lines = text.rstrip().splitlines() or ["(no output)"]
@@ -388,7 +343,7 @@ class DockerRunner(Runner):
         for a solution's own app."""
         path = self.state.get("health_path") or ""
         try:
-            response = self._http().get(f"{self.endpoint}{path or '/'}", timeout=HEALTH_TIMEOUT)
+            response = self.http.get(path or "/", timeout=HEALTH_TIMEOUT)
         except httpx.HTTPError:
             return False
         if path:
@@ -396,6 +351,7 @@ class DockerRunner(Runner):
         return True  # an own app without health_path: any HTTP answer means it is up
 
     def close_http(self) -> None:
+        """Drop the HTTP client: the next container (or Dockerfile kind) gets a fresh one."""
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -431,7 +387,7 @@ class DockerRunner(Runner):
         client = self._docker(DeployFailedError)
         container = self._current_container(client)
         if container is None:
-            if not self._image_exists(client):
+            if not sdk.image_exists(client, self.state["image_id"]):
                 self.deploy()  # image removed too: build again
                 return
             self._create_and_wait(client)
@@ -448,15 +404,6 @@ class DockerRunner(Runner):
                     f"{sdk.describe(exc)}"
                 ) from None
         self._wait_ready(container)
-
-    def _image_exists(self, client: Any) -> bool:
-        try:
-            client.images.get(self.state["image_id"])
-        except Exception as exc:
-            if sdk.is_not_found(exc):
-                return False
-            raise DeployFailedError(f"cannot inspect the image: {sdk.describe(exc)}") from None
-        return True
 
     def stop(self) -> None:
         if not self.state.get("container_id"):
@@ -519,59 +466,30 @@ class DockerRunner(Runner):
             return failure(f"inputs must be a JSON object, got {type(inputs).__name__}")
         if not self.state.get("container_id") or not self.endpoint:
             return self._not_running("it is stopped")
-        try:
-            body = json.dumps(inputs).encode("utf-8")
-        except (TypeError, ValueError) as exc:
-            return failure(f"inputs are not JSON-serialisable: {exc}")
-        url = f"{self.endpoint}{self.state.get('predict_path') or '/run'}"
-        deadline = time.monotonic() + RETRY_WINDOW
-        delay = 0.1
-        while True:
-            try:
-                response = self._http().post(
-                    url, content=body, headers={"Content-Type": "application/json"}
-                )
-                break
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
-                # refused or reset: the server is (re)starting, or a kept-alive connection
-                # died with a restart; the request was not processed, so retrying is safe
-                self.close_http()
-                if not self._container_running():
-                    return self._not_running("its container has stopped")
-                if time.monotonic() + delay > deadline:
-                    return failure(
-                        f"cannot reach deployment {self.context.name} at {self.endpoint}: "
-                        f"{type(exc).__name__}: {exc}"
-                    )
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
-            except httpx.TimeoutException:
-                return failure(
-                    f"deployment {self.context.name} did not answer within "
-                    f"{self.context.run_timeout:g}s (the run timeout); the call may still be "
-                    "running in the container"
-                )
-            except httpx.HTTPError as exc:
+        return self._post(inputs, time.monotonic() + RETRY_WINDOW, 0.1)
+
+    def _post(self, inputs: dict[str, Any], deadline: float, delay: float) -> dict[str, Any]:
+        """POST the inputs; while the container runs, a refused or reset connection is retried
+        with a growing delay until `deadline`."""
+
+        def retry(exc: httpx.HTTPError) -> dict[str, Any]:
+            if not isinstance(exc, RETRYABLE):
                 return failure(
                     f"calling deployment {self.context.name} failed: {type(exc).__name__}: {exc}"
                 )
-        return self._envelope(response)
+            self.close_http()
+            if not self._container_running():
+                return self._not_running("its container has stopped")
+            if time.monotonic() + delay > deadline:
+                return failure(
+                    f"cannot reach deployment {self.context.name} at {self.endpoint}: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+            time.sleep(delay)
+            return self._post(inputs, deadline, min(delay * 2, 1.0))
 
-    def _envelope(self, response: httpx.Response) -> dict[str, Any]:
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
-        if self.state.get("mode") == "own":
-            if 200 <= response.status_code < 300:
-                return success(payload if payload is not None else response.text)
-            return failure(f"the app answered HTTP {response.status_code}: {response.text[:500]}")
-        if isinstance(payload, dict) and payload.get("status") in {"success", "error"}:
-            return payload
-        return failure(
-            f"unexpected answer from the container of {self.context.name}: "
-            f"HTTP {response.status_code} {response.text[:200]!r}"
-        )
+        path = self.state.get("predict_path") or "/run"
+        return self.http.post_envelope(path, inputs, on_transport_error=retry)
 
     # -- health, status, logs ------------------------------------------------------------------
 
@@ -611,7 +529,7 @@ class DockerRunner(Runner):
             container = self._current_container(client)
             if container is not None:
                 try:
-                    return ct.logs_text(container, tail)
+                    return sdk.logs_text(container, tail)
                 except Exception as exc:
                     raise RunnerError(
                         f"reading the logs of {self.state.get('container_name')} failed: "
@@ -619,7 +537,5 @@ class DockerRunner(Runner):
                     ) from None
         build_log = self.runtime_dir / BUILD_LOG
         if build_log.is_file():
-            from deployer.runtime.runner import tail_lines
-
             return tail_lines(build_log.read_text(encoding="utf-8", errors="replace"), tail)
         return ""

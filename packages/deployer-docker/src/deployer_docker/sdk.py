@@ -1,15 +1,17 @@
-"""The docker SDK, imported only here and only when a runner method needs the engine.
+"""The only module that imports the docker SDK, and only when a runner method needs the engine.
 
 Every SDK exception becomes one readable line (`describe`), so no docker or requests
-exception type ever reaches deployer's users.
+exception type ever reaches deployer's users. The other modules work on the client and the
+objects it returns (containers, images) without importing the SDK.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from deployer.errors import DeployerError
-from deployer_docker.engine import check_engine, docker_host
+from deployer.plugin import DeployerError, DeployFailedError
+from deployer_docker.availability import check_engine, docker_host
 
 if TYPE_CHECKING:
     import docker
@@ -74,3 +76,51 @@ def has_network(client: docker.DockerClient, name: str) -> bool:
     except docker.errors.NotFound:
         return False
     return True
+
+
+def get_or_pull_image(
+    client: docker.DockerClient, name: str, progress: Callable[[str], None]
+) -> Any:
+    """The image the engine has under `name`, pulled when it has none."""
+    try:
+        return client.images.get(name)
+    except Exception as exc:
+        if not is_not_found(exc):
+            raise DeployFailedError(
+                f"cannot inspect the base image {name!r}: {describe(exc)}"
+            ) from None
+    progress(f"pulling {name}")
+    try:
+        return client.images.pull(name)
+    except Exception as exc:
+        raise DeployFailedError(
+            f"the base image {name!r} is not on the engine and cannot be pulled: {describe(exc)}",
+            hint="load or build it first, or pass --option base_image=<an image the engine has>",
+        ) from None
+
+
+def run_once(client: docker.DockerClient, image_id: str, command: list[str]) -> str:
+    """The output of `command` in a throw-away container without network."""
+    output = client.containers.run(image_id, command, remove=True, network_mode="none")
+    return output.decode("utf-8", errors="replace")
+
+
+def build_stream(client: docker.DockerClient, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """The engine's decoded build output, chunk by chunk (`docker build`'s JSON stream)."""
+    return client.api.build(decode=True, **kwargs)
+
+
+def image_exists(client: docker.DockerClient, ident: str) -> bool:
+    try:
+        client.images.get(ident)
+    except Exception as exc:
+        if is_not_found(exc):
+            return False
+        raise DeployFailedError(f"cannot inspect the image: {describe(exc)}") from None
+    return True
+
+
+def logs_text(container: Any, tail: int | None = None) -> str:
+    """A container's stdout and stderr, decoded (the last `tail` lines when given)."""
+    raw = container.logs(stdout=True, stderr=True, tail=tail if tail and tail > 0 else "all")
+    return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)

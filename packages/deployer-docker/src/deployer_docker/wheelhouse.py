@@ -17,9 +17,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from deployer.errors import DeployFailedError
-from deployer.paths import cache_dir
-from deployer.runtime.venvs import failed_requirement, pip_error_lines
+from deployer.plugin import DeployFailedError, cache_dir, failed_requirement, pip_error_lines
 
 DOWNLOAD_TIMEOUT = 1800.0
 # Run inside the base image: what the wheels must fit. Standard library only.

@@ -1,12 +1,13 @@
 """deployer-modal: deploy a solution to Modal. Hook implementations only.
 
 Nothing here imports the modal SDK: listing strategies stays fast, and the credential check
-reads environment variables and Modal's config file with the standard library.
+(`deployer_modal.availability`) reads environment variables and Modal's config file with the
+standard library.
 """
 
 from __future__ import annotations
 
-from deployer import Availability, StrategyPackage, hookimpl
+from deployer.plugin import Availability, StrategyPackage, hookimpl
 
 
 @hookimpl
@@ -24,7 +25,7 @@ def deployer_check_availability(
     target = (options or {}).get("target") or "cloud"
     if target == "local":
         return Availability(True)
-    from deployer_modal.credentials import missing_credentials
+    from deployer_modal.availability import missing_credentials
 
     reason = missing_credentials()
     if reason is None:

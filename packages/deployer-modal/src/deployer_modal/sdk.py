@@ -1,5 +1,6 @@
-"""The thin layer between the runner and the modal SDK: loading the generated app, checking
-that Modal's API can be reached, and turning Modal's exceptions into one readable line.
+"""The only module that imports the modal SDK: loading the generated app, checking that
+Modal's API can be reached, the calls the cloud target makes, and Modal's exceptions turned
+into one readable line (`describe`).
 
 `modal` is imported inside these functions only, never at module import.
 """
@@ -16,11 +17,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import IO
+from typing import IO, Any
 
-from deployer.errors import DeployFailedError
+from deployer.plugin import DeployFailedError, one_line
 
 APP_FILE = "modal_app.py"
+FUNCTION_NAME = "run"  # the generated app's function, and the method of its class
+CLASS_NAME = "Solution"  # the generated app's class, when the solution has a load step
 PREFLIGHT_TIMEOUT = 5.0
 
 
@@ -156,10 +159,6 @@ def first_line(exc: BaseException) -> str:
     return lines[0].strip() if lines else type(exc).__name__
 
 
-def one_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {first_line(exc)}"
-
-
 def where(exc: BaseException, workspace: Path) -> str | None:
     """The innermost line of the workspace's code in the traceback, e.g. 'main.py:3'."""
     root = str(workspace.resolve())
@@ -202,3 +201,71 @@ def progress_output(log_path: Path) -> Iterator[None]:
         modal.enable_output(),
     ):
         yield
+
+
+# -- the calls the cloud target makes (modal imported here only) --------------------------------
+
+
+def replace_secret(name: str, env: dict[str, str], environment: str | None) -> bool:
+    """A fresh secret each deploy, so removed keys and changed values take effect; True when
+    one was created (there is none for an empty env)."""
+    import modal
+
+    modal.Secret.objects.delete(name, allow_missing=True, environment_name=environment)
+    if not env:
+        return False
+    modal.Secret.objects.create(name, dict(env), environment_name=environment)
+    return True
+
+
+def delete_secret(name: str, environment: str | None) -> None:
+    import modal
+
+    modal.Secret.objects.delete(name, allow_missing=True, environment_name=environment)
+
+
+def deploy_app(module: ModuleType, name: str, environment: str | None, log_path: Path) -> str:
+    """`app.deploy()` with Modal's progress on stderr and in the deploy log; the app id."""
+    with progress_output(log_path):
+        module.app.deploy(name=name, environment_name=environment)
+    return str(module.app.app_id)
+
+
+def entry_handle(app: str, variant: str | None, environment: str | None) -> Any:
+    """The deployed entry point looked up by name: the function, or the class."""
+    import modal
+
+    if variant == "cls":
+        return modal.Cls.from_name(app, CLASS_NAME, environment_name=environment)
+    return modal.Function.from_name(app, FUNCTION_NAME, environment_name=environment)
+
+
+def web_function(app: str, environment: str | None) -> Any:
+    import modal
+
+    return modal.Function.from_name(app, "web", environment_name=environment)
+
+
+def app_deployed(app: str) -> bool:
+    """Whether the app (by id or name) is in Modal's DEPLOYED state."""
+    import modal
+    from modal.types import AppState
+
+    found = modal.App.lookup(app)
+    return found.info(refresh=True).lifecycle.state == AppState.DEPLOYED
+
+
+def stop_app(app_id: str) -> None:
+    """Stop the app; one stopped or deleted on Modal already is fine."""
+    import modal
+    import modal.exception
+
+    with contextlib.suppress(modal.exception.NotFoundError):
+        modal.App.lookup(app_id).stop()
+
+
+def app_logs(app_id: str, tail: int) -> str:
+    import modal
+
+    app = modal.App.lookup(app_id)
+    return "".join(entry.message for entry in app.logs.tail(tail))

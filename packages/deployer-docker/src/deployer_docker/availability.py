@@ -15,7 +15,7 @@ import ssl
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from deployer.plugins.hookspecs import Availability
+from deployer.plugin import Availability
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 PING_TIMEOUT = 1.0

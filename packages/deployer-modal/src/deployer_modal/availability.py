@@ -43,7 +43,7 @@ def _read_profile() -> tuple[dict[str, Any], str | None]:
     return _profile(data), None
 
 
-def settings() -> dict[str, str]:
+def configured() -> dict[str, str]:
     """Credential settings that are set, by modal's names (values included: keep in memory)."""
     profile, _ = _read_profile()
     found: dict[str, str] = {}
@@ -60,7 +60,7 @@ def missing_credentials() -> str | None:
         _, problem = _read_profile()
         if problem:
             return problem
-        found = settings()
+        found = configured()
     except Exception as exc:  # an availability check must never raise
         return f"could not check Modal's credentials: {type(exc).__name__}: {exc}"
     if all(key in found for key in TOKEN_KEYS):

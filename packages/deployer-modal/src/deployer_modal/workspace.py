@@ -1,8 +1,9 @@
-"""The deployment's resources and timeouts as Modal settings, in `deployer_modal.json`.
+"""Preparing the adapted copy: the deployment's resources and timeouts as Modal settings, in
+`deployer_modal.json` beside `modal_app.py`.
 
-Resources live in the RunnerContext, not in template placeholders, so the runner writes them
-beside `modal_app.py` before each deploy. The file holds the Modal secret's name and its keys,
-never its values: those reach Modal through the SDK only (see `secret_name`).
+Resources live in the RunnerContext, not in template placeholders, so both targets write them
+into the workspace before each deploy (`prepare`). The file holds the Modal secret's name and
+its keys, never its values: those reach Modal through the SDK only (see `secret_name`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deployer.errors import DeployFailedError
-from deployer.runtime.runner import RunnerContext
+from deployer.plugin import DeployFailedError
+
+if TYPE_CHECKING:
+    from deployer.plugin import RunnerContext
 
 SETTINGS_FILE = "deployer_modal.json"
 MAX_TIMEOUT = 86_400  # Modal's limit for a function's timeout, in seconds
@@ -92,3 +95,8 @@ def write(workspace: Path, settings: dict[str, Any]) -> Path:
     path = workspace / SETTINGS_FILE
     path.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
+
+
+def prepare(context: RunnerContext) -> Path:
+    """Write the settings of this deploy into the adapted workspace (before importing it)."""
+    return write(context.adapted_path, build(context))

@@ -1,0 +1,248 @@
+"""target=cloud: the generated `modal_app.py` deployed to Modal.
+
+`app.deploy()` through the SDK (Modal's progress on stderr and in the deploy log), the
+deployment's env as a Modal secret, then the entry point looked up by name
+(`modal.Function.from_name` / `modal.Cls.from_name`) and called with `.remote()`; with
+`web=true`, over HTTPS with httpx. The state (app name and id, shape, URL) lets another
+process run, stop, start and remove it. Every SDK call goes through `deployer_modal.sdk`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+
+from deployer.plugin import (
+    DeployerError,
+    DeployFailedError,
+    EnvelopeClient,
+    RunnerContext,
+    RunnerError,
+    StrategyUnavailableError,
+    failure,
+    is_envelope,
+    success,
+    tail_lines,
+)
+from deployer_modal import sdk, workspace
+from deployer_modal.availability import missing_credentials
+from deployer_modal.targets.common import ModalRunner
+
+DEPLOY_LOG = "deploy.log"
+WEB_CONNECT_TIMEOUT = 30.0
+TOKEN_HINT = (
+    "run `modal token new`, or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET; "
+    "--option target=local runs the app in-process without Modal"
+)
+
+
+class WebEndpointClient(EnvelopeClient):
+    """POSTs to the web endpoint's URL itself (Modal may redirect a long call); a non-envelope
+    answer is reported with that URL."""
+
+    def envelope_of(self, response: httpx.Response) -> dict[str, Any]:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if is_envelope(payload):
+            return payload
+        return failure(
+            f"unexpected answer from {self.base_url}: "
+            f"HTTP {response.status_code} {response.text[:200]!r}"
+        )
+
+
+class ModalCloudRunner(ModalRunner):
+    """The app deployed on Modal; calls go by `.remote()` or, with web=true, over HTTPS."""
+
+    def __init__(self, context: RunnerContext, state: dict[str, Any] | None = None) -> None:
+        super().__init__(context, state)
+        self._remote: Any = None
+        self._reachable = False
+        self._web = WebEndpointClient(
+            lambda: self.state.get("web_url"),
+            name=context.name,
+            timeout=context.run_timeout,
+            connect_timeout=WEB_CONNECT_TIMEOUT,
+        )
+
+    @property
+    def target(self) -> str:
+        return "cloud"
+
+    @property
+    def environment(self) -> str | None:
+        return str(self.context.options.get("environment") or "") or None
+
+    @property
+    def app_name(self) -> str:
+        return self.state.get("app_name") or self.context.name
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.state.get("web_url")
+
+    @property
+    def provider(self) -> str | None:
+        return "modal"
+
+    @property
+    def deploy_log(self) -> Path:
+        self.context.runtime_dir.mkdir(parents=True, exist_ok=True)
+        return self.context.runtime_dir / DEPLOY_LOG
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def deploy(self) -> None:
+        ctx = self.context
+        reason = missing_credentials()
+        if reason:  # before anything else: no workspace import, no network
+            raise StrategyUnavailableError(f"cannot deploy to Modal: {reason}", hint=TOKEN_HINT)
+        workspace.prepare(ctx)
+        module = sdk.load_app(ctx.adapted_path)
+        try:
+            try:
+                self._require_modal("deploy")
+            except RunnerError as exc:
+                raise DeployFailedError(exc.message, hint=exc.hint) from None
+            self.state = {
+                "target": "cloud",
+                "running": False,
+                "app_name": ctx.name,
+                "environment": self.environment,
+                "variant": "cls" if module.LOAD_STEP else "function",
+                "web": bool(module.WEB),
+            }
+            self._deploy_app(module)
+        finally:
+            sdk.unload(module)
+        self._remote = None
+
+    def stop(self) -> None:
+        if self.state.get("running") and self.state.get("app_id"):  # else: never deployed
+            self._require_modal("stop")
+            try:
+                sdk.stop_app(self.state["app_id"])
+            except Exception as exc:
+                raise RunnerError(
+                    f"stopping {self.context.name} on Modal failed: {sdk.describe(exc)}",
+                    hint=f"it may still be running: modal app stop {self.context.name}",
+                ) from None
+            self._remote = None
+        self.mark_stopped()
+
+    def remove(self) -> None:
+        self.stop()
+        secret = self.state.get("secret")
+        if not secret:
+            return
+        self._require_modal("remove the secret of")
+        try:
+            sdk.delete_secret(secret, self.environment)
+        except Exception as exc:
+            raise RunnerError(
+                f"deleting the Modal secret {secret} failed: {sdk.describe(exc)}",
+                hint=f"delete it with: modal secret delete {secret}",
+            ) from None
+        self.state.pop("secret", None)
+
+    def close(self) -> None:
+        self._web.close()
+
+    # -- calls, health, logs ---------------------------------------------------------------------
+
+    def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if self.state.get("web_url"):
+            self._web.client.follow_redirects = True  # Modal redirects calls that run long
+            return self._web.post_envelope("", inputs, on_transport_error=self._web_unreachable)
+        try:
+            self._require_modal("call")
+            if self._remote is None:
+                handle = self._handle()
+                self._remote = handle().run if self.state.get("variant") == "cls" else handle
+            output = self._remote.remote(inputs)
+        except DeployerError as exc:
+            return failure(exc.message)
+        except Exception as exc:
+            if sdk.is_modal_error(exc):
+                return failure(f"{self.context.name} on Modal: {sdk.describe(exc)}")
+            return failure(f"{type(exc).__name__}: {exc}")  # raised by the solution, remotely
+        return success(output)
+
+    def healthy(self) -> bool:
+        self._require_modal("check")
+        return sdk.app_deployed(self.state.get("app_id") or self.context.name)
+
+    def logs(self, tail: int | None = None) -> str:
+        """What Modal keeps for the app; the deploy log before there is one."""
+        app_id = self.state.get("app_id")
+        if not app_id:
+            log = self.deploy_log
+            return tail_lines(log.read_text(encoding="utf-8"), tail) if log.is_file() else ""
+        self._require_modal("read the logs of")
+        try:
+            text = sdk.app_logs(app_id, tail or 100)
+        except Exception as exc:
+            raise RunnerError(
+                f"reading the logs of {self.context.name} from Modal failed: {sdk.describe(exc)}"
+            ) from None
+        return tail_lines(text, tail)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _require_modal(self, doing: str) -> None:
+        """Credentials, then a quick look that Modal's API answers (once per runner)."""
+        reason = missing_credentials()
+        if reason:
+            raise StrategyUnavailableError(
+                f"cannot {doing} {self.context.name} on Modal: {reason}", hint=TOKEN_HINT
+            )
+        if self._reachable:
+            return
+        problem = sdk.unreachable()
+        if problem:
+            raise RunnerError(
+                f"cannot {doing} {self.context.name} on Modal: {problem}",
+                hint="check the network connection (and MODAL_SERVER_URL, if set)",
+            )
+        self._reachable = True
+
+    def _deploy_app(self, module: ModuleType) -> None:
+        ctx = self.context
+        secret = workspace.secret_name(ctx.name)
+        try:
+            if sdk.replace_secret(secret, dict(ctx.env), self.environment):
+                self.state["secret"] = secret
+            self.state["app_id"] = sdk.deploy_app(
+                module, ctx.name, self.environment, self.deploy_log
+            )
+            handle = self._handle().hydrate()  # by name, as any other process will find it
+            if self.state["web"]:
+                cls_web = self.state["variant"] == "cls"
+                web = handle().web if cls_web else sdk.web_function(self.app_name, self.environment)
+                self.state["web_url"] = web.get_web_url()
+        except Exception as exc:
+            raise self._deploy_error(exc) from None
+        self.state["running"] = True
+
+    def _deploy_error(self, exc: Exception) -> DeployerError:
+        if isinstance(exc, DeployerError):
+            return exc
+        message = f"deploying {self.context.name} to Modal failed: {sdk.describe(exc)}"
+        if sdk.is_auth_error(exc):
+            return StrategyUnavailableError(message, hint=TOKEN_HINT)
+        if sdk.is_connection_error(exc):
+            return DeployFailedError(message, hint="check the network connection to Modal")
+        said = sdk.last_output_line(self.deploy_log)
+        return DeployFailedError(message, hint=f"Modal's last output: {said}" if said else None)
+
+    def _handle(self) -> Any:
+        return sdk.entry_handle(self.app_name, self.state.get("variant"), self.environment)
+
+    def _web_unreachable(self, exc: httpx.HTTPError) -> dict[str, Any]:
+        url = self.state.get("web_url")
+        return failure(f"cannot reach {self.context.name} at {url}: {type(exc).__name__}")
