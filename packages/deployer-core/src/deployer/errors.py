@@ -100,12 +100,21 @@ class StateError(DeployerError):
     exit_code = 7
 
 
-def usage_error_from(exc: ValidationError) -> UsageError:
-    """pydantic's validation error as one readable line: the field and what is wrong."""
+def validation_parts(exc: ValidationError) -> tuple[str, str, str]:
+    """pydantic's first error as (where, what is wrong, "(and N more)" or ""), the one
+    formatting every one-line validation message is built from."""
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"])
     message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return where, message, more
+
+
+def usage_error_from(exc: ValidationError) -> UsageError:
+    """pydantic's validation error as one readable line: the field and what is wrong."""
+    where, message, more = validation_parts(exc)
     return UsageError(f"{where}: {message}{more}" if where else f"{message}{more}")
 
 

@@ -17,7 +17,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from deployer.errors import DeploymentNotFoundError, NameTakenError, StateError
+from deployer.errors import (
+    DeploymentNotFoundError,
+    NameTakenError,
+    StateError,
+    validation_parts,
+)
 from deployer.models import DeploymentInfo
 from deployer.paths import deployer_home
 
@@ -147,10 +152,9 @@ def _checked_json(info: DeploymentInfo) -> str:
     try:
         DeploymentInfo.model_validate_json(text)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
+        where, message, _ = validation_parts(exc)
         raise StateError(
-            f"refusing to record deployment {info.name!r}: {where}: {first['msg']}"
+            f"refusing to record deployment {info.name!r}: {where}: {message}"
         ) from None
     return text
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from deployer.environ import env_float, env_int
 from deployer.errors import DeployerError, ExtraNotInstalledError
 
 MODEL_ENV = "DEPLOYER_LLM_MODEL"
@@ -58,20 +59,6 @@ def configured_model(explicit: str | None = None) -> str | None:
     """The model to use: the explicit one, else DEPLOYER_LLM_MODEL, else None (offline)."""
     model = (explicit if explicit is not None else os.environ.get(MODEL_ENV, "")).strip()
     return model or None
-
-
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
-
-
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
 
 
 def secret_values(env: dict[str, str] | Iterable[str] | None) -> list[str]:
@@ -152,8 +139,8 @@ class LLMClient:
     model: str
     api_base: str | None = None
     api_key: str | None = None
-    timeout: float = field(default_factory=lambda: _env_float("DEPLOYER_LLM_TIMEOUT", 60.0))
-    retries: int = field(default_factory=lambda: _env_int("DEPLOYER_LLM_RETRIES", DEFAULT_RETRIES))
+    timeout: float = field(default_factory=lambda: env_float("DEPLOYER_LLM_TIMEOUT", 60.0))
+    retries: int = field(default_factory=lambda: env_int("DEPLOYER_LLM_RETRIES", DEFAULT_RETRIES))
     json_mode: bool | None = None
     secrets: list[str] = field(default_factory=list, repr=False)
     log: Callable[[str], None] | None = field(default=None, repr=False)

@@ -23,6 +23,7 @@ from importlib.resources import files
 from typing import TYPE_CHECKING, Any, Literal
 
 import pluggy
+from packaging.utils import canonicalize_name
 from pydantic import BaseModel
 
 from deployer.errors import PluginError, StrategyNotFoundError
@@ -78,7 +79,7 @@ class Strategy:
 
 
 def _normalise(dist_name: str) -> str:
-    return re.sub(r"[-_.]+", "-", dist_name).lower()
+    return canonicalize_name(dist_name)
 
 
 def _one_line(exc: BaseException) -> str:

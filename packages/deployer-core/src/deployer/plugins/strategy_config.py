@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from deployer.errors import OptionError, PluginError
+from deployer.errors import OptionError, PluginError, validation_parts
 from deployer.models import EntryKind, Resources
 
 API_VERSION = 1
@@ -225,10 +225,5 @@ def parse_strategy_config(text: str, source: str) -> StrategyConfig:
     try:
         return StrategyConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        message = first["msg"]
-        if first["type"] == "extra_forbidden":
-            message = "unknown key"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise PluginError(f"{source}: key {key!r}: {message}{more}") from None
+        key, message, more = validation_parts(exc)
+        raise PluginError(f"{source}: key {key or '(top level)'!r}: {message}{more}") from None

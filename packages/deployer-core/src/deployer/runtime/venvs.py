@@ -29,6 +29,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from deployer.errors import DeployFailedError
 from deployer.paths import cache_dir
 from deployer.repo.project import manifest_requirements
@@ -86,7 +88,7 @@ def normalise_requirement(line: str) -> str:
     match = _NAME.match(text)
     if match is None or text.startswith("-"):
         return text
-    name = re.sub(r"[-_.]+", "-", match.group(0)).lower()
+    name = canonicalize_name(match.group(0))
     return name + text[match.end() :]
 
 

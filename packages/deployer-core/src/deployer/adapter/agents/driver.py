@@ -37,6 +37,7 @@ from deployer.adapter.agents.run_interface import (
     RunInterfaceError,
     parse_run_interface,
 )
+from deployer.environ import env_float
 from deployer.errors import AdaptationError, EntrypointError
 from deployer.llm.client import redact
 from deployer.models import RunInterface
@@ -60,13 +61,6 @@ except BaseException as exc:
                              "trace": traceback.format_exc()[-1500:]}))
 """
 PLACEHOLDER = "deployer-import-check-placeholder"
-
-
-def _env_number(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
 
 
 Snapshot = dict[str, tuple[int, int]]
@@ -134,11 +128,11 @@ class AgentAdaptation:
             run_interface_kind=config.run_interface.kind,
             entrypoint=self.entrypoint,
             env_keys=self.env_keys,
-            timeout=_env_number("DEPLOYER_AGENT_TIMEOUT", 900.0),
+            timeout=env_float("DEPLOYER_AGENT_TIMEOUT", 900.0),
             log=self.log,
             secrets=self.secrets,
         )
-        max_rounds = max(1, int(_env_number("DEPLOYER_AGENT_ROUNDS", 3)))
+        max_rounds = max(1, int(env_float("DEPLOYER_AGENT_ROUNDS", 3)))
         self.log.section(
             f"coding agent {self.agent_name} adapts {self.source} for {self.strategy.name}",
             f"reason: {self.reason}",
@@ -269,7 +263,7 @@ class AgentAdaptation:
         env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
         env.update({key: PLACEHOLDER for key in self.env_keys})
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-        timeout = _env_number("DEPLOYER_IMPORT_CHECK_TIMEOUT", 60.0)
+        timeout = env_float("DEPLOYER_IMPORT_CHECK_TIMEOUT", 60.0)
         try:
             proc = subprocess.run(
                 [sys.executable, "-B", "-c", IMPORT_CHECK, entrypoint],
