@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -49,35 +50,37 @@ def test_broken_entry_point_fails_in_one_line(deployments) -> None:
     assert "not_a_module_xyz" in message
 
 
-CLASS_WITH_LOAD = {
+LOAD_STEP = {
     "model.py": """
         import os
 
         LOADS = 0
+        PREFIX = ""
 
 
-        class Model:
-            def load(self) -> None:
-                global LOADS
-                LOADS += 1
-                self.prefix = "hello "
+        def load() -> None:
+            global LOADS, PREFIX
+            LOADS += 1
+            PREFIX = "hello "
 
-            def predict(self, name: str) -> dict:
-                return {"text": self.prefix + name, "loads": LOADS, "pid": os.getpid()}
+
+        def predict(name: str) -> dict:
+            return {"text": PREFIX + name, "loads": LOADS, "pid": os.getpid()}
     """
 }
 
 
-def test_class_load_step_runs_once_per_replica(deployments) -> None:
+def test_load_step_runs_once_per_replica(deployments) -> None:
     runner = deployments.deploy(
-        CLASS_WITH_LOAD,
+        LOAD_STEP,
         name="cls",
         options={"num_replicas": 2, "num_cpus": 0.5},
-        entrypoint="model:Model",
+        entrypoint="model:predict",
     )
     answers = [runner.run({"name": f"n{i}"}) for i in range(20)]
     assert [a["output"]["text"] for a in answers] == [f"hello n{i}" for i in range(20)]
     assert {a["output"]["loads"] for a in answers} == {1}
+    assert len({a["output"]["pid"] for a in answers}) == 2  # both replicas answered
     assert runner.run({"wrong": 1})["status"] == "error"
 
 
@@ -120,3 +123,44 @@ def test_stop_deletes_only_this_application(deployments, ray_cluster) -> None:
     again = deployments.runner(keep.context, dict(keep.state))
     assert again.is_healthy()
     assert again.info()["replicas"] == 1
+
+
+SLOW_FN = {
+    "main.py": """
+        import time
+
+        def predict(seconds: float) -> float:
+            time.sleep(seconds)
+            return seconds
+    """
+}
+
+
+def test_autoscaling_grows_under_a_burst_and_shrinks_after(deployments) -> None:
+    from deployer_ray import sdk
+
+    runner = deployments.deploy(
+        SLOW_FN,
+        name="auto",
+        entrypoint="main:predict",
+        options={
+            "autoscaling": True,
+            "min_replicas": 1,
+            "max_replicas": 2,
+            "target_ongoing_requests": 1,
+            "num_cpus": 0.25,
+        },
+    )
+    assert sdk.app_status("deployer-auto")["replicas"] == 1
+    peak = 1
+    with ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(runner.run, {"seconds": 1.0}) for _ in range(60)]
+        for future in futures:
+            assert future.result()["status"] == "success"
+            peak = max(peak, sdk.app_status("deployer-auto")["replicas"])
+    assert peak == 2
+    for _ in range(120):  # bounded wait: Serve scales down after downscale_delay_s
+        if sdk.app_status("deployer-auto")["replicas"] == 1:
+            break
+        time.sleep(1)
+    assert sdk.app_status("deployer-auto")["replicas"] == 1

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -108,7 +110,9 @@ class RayRunner(Runner):
             return str(self.state["address"])
         address = cluster_address(self.context.options)
         if address == LOCAL:
-            temp_dir = Path(self.context.runtime_dir) / "ray"
+            # Ray's AF_UNIX sockets live under the temp dir (107-byte path limit), so it is a
+            # short private dir under the system temp dir, recorded in state, removed at remove.
+            temp_dir = Path(tempfile.mkdtemp(prefix="deployer-ray-"))
             node = cluster.start_head(temp_dir, timeout=self.context.startup_timeout)
             self.state.update(cluster_pid=node.pid, cluster_temp_dir=node.temp_dir)
             address = node.address
@@ -158,6 +162,7 @@ class RayRunner(Runner):
             if pid:
                 sdk.disconnect()
                 cluster.stop_node(int(pid))
+                shutil.rmtree(self.state.pop("cluster_temp_dir", ""), ignore_errors=True)
             self.close()
 
     def close(self) -> None:
@@ -167,11 +172,13 @@ class RayRunner(Runner):
 
     # -- calls --------------------------------------------------------------------------------
 
+    @property
     def endpoint(self) -> str | None:
         if not self.state.get("http_port"):
             return None
         return f"http://127.0.0.1:{self.state['http_port']}{self.state['route_prefix']}"
 
+    @property
     def provider(self) -> str | None:
         return "ray"
 
@@ -181,7 +188,7 @@ class RayRunner(Runner):
         return self._client
 
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        url = self.endpoint()
+        url = self.endpoint
         if url is None:
             return failure("the deployment is not deployed")
         try:
@@ -212,7 +219,7 @@ class RayRunner(Runner):
         sdk.connect(self.state["address"])
         status = sdk.app_status(self.app_name)
         status["nodes"] = sdk.replica_nodes(self.app_name)
-        status.update(address=self.state["address"], endpoint=self.endpoint())
+        status.update(address=self.state["address"], endpoint=self.endpoint)
         return status
 
     def logs(self, tail: int | None = None) -> str:
