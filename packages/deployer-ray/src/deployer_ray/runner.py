@@ -1,0 +1,235 @@
+"""RayRunner: one Serve application on a Ray cluster, called over Serve's HTTP proxy.
+
+State (saved after every change, so another process can reattach): the cluster address, the
+application name, its route and HTTP port, and the pid / temp dir of a private cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+
+from deployer.plugin import (
+    DeployFailedError,
+    Runner,
+    RunnerError,
+    failure,
+    free_port,
+    read_dependencies,
+    tail_lines,
+)
+from deployer_ray import cluster, sdk
+from deployer_ray.availability import LOCAL, cluster_address
+
+DEFAULT_HTTP_PORT = 8000
+_UNITS = {"": 1, "k": 1000, "ki": 1024, "m": 1000**2, "mi": 1024**2, "g": 1000**3, "gi": 1024**3}
+
+
+def memory_bytes(text: str) -> int:
+    """'512Mi' / '2Gi' / '1G' / '1000' -> bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]i?)?\s*", text or "")
+    if not match:
+        raise DeployFailedError(f"memory {text!r} is not a size like 512Mi or 2Gi")
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
+
+
+class RayRunner(Runner):
+    capabilities: ClassVar[frozenset[str]] = frozenset({"logs", "restart"})
+
+    def __init__(self, context: Any, state: dict[str, Any] | None = None) -> None:
+        super().__init__(context, state)
+        self._client: httpx.Client | None = None
+
+    # -- options ------------------------------------------------------------------------------
+
+    @property
+    def app_name(self) -> str:
+        return self.state.get("app_name") or f"deployer-{self.context.name}"
+
+    def deployment_options(self) -> dict[str, Any]:
+        """Serve deployment options from the runner options and the deployment's resources."""
+        opts = self.context.options
+        resources = self.context.resources
+        actor: dict[str, Any] = {}
+        cpus = opts.get("num_cpus") or resources.cpu
+        if cpus:
+            actor["num_cpus"] = float(cpus)
+        gpus = opts.get("num_gpus") or (
+            float(resources.gpu) if resources.gpu and resources.gpu.isdigit() else 0
+        )
+        if gpus:
+            actor["num_gpus"] = float(gpus)
+        memory = opts.get("memory") or resources.memory
+        if memory:
+            actor["memory"] = memory_bytes(str(memory))
+        if opts.get("resources"):
+            try:
+                actor["resources"] = json.loads(str(opts["resources"]))
+            except ValueError:
+                raise DeployFailedError(
+                    'the resources option is not JSON, e.g. {"node_b": 0.5}'
+                ) from None
+        result: dict[str, Any] = {"ray_actor_options": actor}
+        if opts.get("autoscaling"):
+            result["autoscaling_config"] = {
+                "min_replicas": int(opts.get("min_replicas", 1)),
+                "max_replicas": int(opts.get("max_replicas", 2)),
+                "target_ongoing_requests": float(opts.get("target_ongoing_requests", 2)),
+                "upscale_delay_s": 1.0,
+                "downscale_delay_s": 5.0,
+            }
+        else:
+            result["num_replicas"] = int(opts.get("num_replicas") or 1)
+        if opts.get("max_ongoing_requests"):
+            result["max_ongoing_requests"] = int(opts["max_ongoing_requests"])
+        return result
+
+    def runtime_env(self) -> dict[str, Any]:
+        env: dict[str, Any] = {"working_dir": str(self.context.adapted_path)}
+        deps = read_dependencies(Path(self.context.adapted_path))
+        if not deps.empty:
+            env["pip"] = list(deps.normalised)
+        if self.context.env:
+            env["env_vars"] = dict(self.context.env)
+        return env
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def _ensure_cluster(self) -> str:
+        if self.state.get("address"):
+            if self.state.get("cluster_pid") and not cluster.node_alive(self.state["cluster_pid"]):
+                raise RunnerError(
+                    "the private Ray cluster of this deployment is gone",
+                )
+            return str(self.state["address"])
+        address = cluster_address(self.context.options)
+        if address == LOCAL:
+            # Ray's AF_UNIX sockets live under the temp dir (107-byte path limit), so it is a
+            # short private dir under the system temp dir, recorded in state, removed at remove.
+            temp_dir = Path(tempfile.mkdtemp(prefix="deployer-ray-"))
+            node = cluster.start_head(temp_dir, timeout=self.context.startup_timeout)
+            self.state.update(cluster_pid=node.pid, cluster_temp_dir=node.temp_dir)
+            address = node.address
+        port = int(self.context.options.get("http_port") or 0)
+        if not port:
+            port = free_port() if self.state.get("cluster_pid") else DEFAULT_HTTP_PORT
+        route = self.context.options.get("route_prefix") or f"/{self.context.name}"
+        self.state.update(
+            address=address, app_name=self.app_name, http_port=port, route_prefix=route
+        )
+        return address
+
+    def deploy(self) -> None:
+        address = self._ensure_cluster()
+        sdk.connect(address, self.runtime_env())
+        sdk.start_serve(int(self.state["http_port"]))
+        try:
+            sdk.deploy(
+                Path(self.context.adapted_path),
+                self.app_name,
+                self.state["route_prefix"],
+                self.deployment_options(),
+                address,
+                self.runtime_env(),
+            )
+        except DeployFailedError:
+            sdk.delete(self.app_name)
+            raise
+        self.state["session_dir"] = sdk.session_dir()
+
+    def start(self) -> None:
+        self.deploy()
+
+    def stop(self) -> None:
+        if not self.state.get("address"):
+            return
+        if self.state.get("cluster_pid") and not cluster.node_alive(self.state["cluster_pid"]):
+            return
+        sdk.connect(self.state["address"])
+        sdk.delete(self.app_name)
+
+    def remove(self) -> None:
+        try:
+            self.stop()
+        finally:
+            pid = self.state.pop("cluster_pid", None)
+            if pid:
+                sdk.disconnect()
+                cluster.stop_node(int(pid))
+                shutil.rmtree(self.state.pop("cluster_temp_dir", ""), ignore_errors=True)
+            self.close()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- calls --------------------------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str | None:
+        if not self.state.get("http_port"):
+            return None
+        return f"http://127.0.0.1:{self.state['http_port']}{self.state['route_prefix']}"
+
+    @property
+    def provider(self) -> str | None:
+        return "ray"
+
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(timeout=self.context.run_timeout)
+        return self._client
+
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        url = self.endpoint
+        if url is None:
+            return failure("the deployment is not deployed")
+        try:
+            response = self.client().post(url, json=inputs)
+        except httpx.HTTPError as exc:
+            return failure(f"Ray Serve did not answer at {url}: {type(exc).__name__}: {exc}")
+        try:
+            body = response.json()
+        except ValueError:
+            return failure(f"Ray Serve answered HTTP {response.status_code} without JSON")
+        if not isinstance(body, dict) or body.get("status") not in ("success", "error"):
+            return failure(f"Ray Serve answered HTTP {response.status_code}: not an envelope")
+        return body
+
+    def is_healthy(self) -> bool:
+        if not self.state.get("address"):
+            return False
+        if self.state.get("cluster_pid") and not cluster.node_alive(self.state["cluster_pid"]):
+            return False
+        try:
+            sdk.connect(self.state["address"])
+            return sdk.app_status(self.app_name)["status"] == "RUNNING"
+        except RunnerError:
+            return False
+
+    def info(self) -> dict[str, Any]:
+        """For `deployer status`: Serve's status of the app, its replica count and nodes."""
+        sdk.connect(self.state["address"])
+        status = sdk.app_status(self.app_name)
+        status["nodes"] = sdk.replica_nodes(self.app_name)
+        status.update(address=self.state["address"], endpoint=self.endpoint)
+        return status
+
+    def logs(self, tail: int | None = None) -> str:
+        """The replica logs Serve writes under the head's session dir (logs/serve/)."""
+        session = self.state.get("session_dir")
+        if not session:
+            return ""
+        folder = Path(session) / "logs" / "serve"
+        key = f"replica_{self.app_name}_"
+        parts = []
+        for path in sorted(folder.glob(f"{key}*.log")) if folder.is_dir() else []:
+            parts.append(path.read_text(encoding="utf-8", errors="replace"))
+        return tail_lines("".join(parts), tail)

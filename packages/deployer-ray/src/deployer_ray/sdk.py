@@ -1,0 +1,217 @@
+"""The only module that imports ray: connect, deploy, delete and inspect one Serve application.
+
+Every ray error leaves here as one line (DeployFailedError / RunnerError), never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from deployer.plugin import DeployFailedError, RunnerError
+
+NAMESPACE = "deployer"
+APP_FILE = "deployer_ray_app.py"
+
+
+def one_line(exc: BaseException) -> str:
+    """The most telling line of a (possibly remote) error: its last `Error:` line."""
+    text = str(exc).strip() or type(exc).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in reversed(lines):
+        head = line.split(":", 1)[0]
+        if head.endswith(("Error", "Exception")) and " " not in head:
+            return line[:400]
+    return lines[-1][:400] if lines else type(exc).__name__
+
+
+_connected: dict[str, Any] = {}
+
+
+def connect(address: str, runtime_env: dict[str, Any] | None = None) -> None:
+    """Join the cluster as a driver. With a runtime_env (a deploy), reconnect with it as the job's
+    environment: Serve replicas inherit it, and Ray uploads a local working_dir only at job
+    level (a deployment-level local working_dir fails). Without one, any connection to the
+    same cluster will do."""
+    import ray
+
+    if ray.is_initialized():
+        same_cluster = _connected.get("address") == address
+        if same_cluster and (runtime_env is None or _connected.get("env") == runtime_env):
+            return
+        ray.shutdown()  # one driver connection per process: switch clusters or environments
+    try:
+        ray.init(
+            address=address,
+            namespace=NAMESPACE,
+            runtime_env=runtime_env,
+            ignore_reinit_error=True,
+            log_to_driver=False,
+            logging_level="ERROR",
+        )
+    except Exception as exc:
+        raise RunnerError(
+            f"cannot connect to the Ray cluster at {address}: {one_line(exc)}"
+        ) from None
+    _connected.update(address=address, env=runtime_env)
+
+
+def disconnect() -> None:
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+    _connected.clear()
+
+
+def start_serve(http_port: int) -> None:
+    """Start Serve's controller and one HTTP proxy on the head, bound to 127.0.0.1."""
+    from ray import serve
+
+    try:
+        serve.start(
+            proxy_location="HeadOnly",
+            http_options={"host": "127.0.0.1", "port": http_port},
+        )
+    except Exception as exc:
+        raise DeployFailedError(f"Ray Serve did not start: {one_line(exc)}") from None
+
+
+def _app_class(workspace: Path) -> Any:
+    """The generated DeployerApp, loaded under a name unique to this workspace and pickled by
+    value, so two deployments in one process never share a module."""
+    from ray import cloudpickle, serve
+
+    name = f"deployer_ray_app_{abs(hash(str(workspace)))}"
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, workspace / APP_FILE)
+        if spec is None or spec.loader is None:
+            raise DeployFailedError(f"{APP_FILE} is missing from the adapted workspace")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        cloudpickle.register_pickle_by_value(module)
+    return serve.deployment(module.DeployerApp)
+
+
+def deploy(
+    workspace: Path,
+    app_name: str,
+    route_prefix: str,
+    deployment_options: dict[str, Any],
+    address: str,
+    runtime_env: dict[str, Any],
+) -> None:
+    """serve.run the workspace's app; blocks until RUNNING or raises with the replica's error."""
+    from ray import serve
+
+    connect(address, runtime_env)
+    options = dict(deployment_options)
+    actor = dict(options.pop("ray_actor_options", {}))
+    try:
+        app = (
+            _app_class(workspace).options(name=app_name, ray_actor_options=actor, **options).bind()
+        )
+        serve.run(app, name=app_name, route_prefix=route_prefix, blocking=False)
+        serve_wait(app_name)
+    except (DeployFailedError, RunnerError):
+        raise
+    except Exception as exc:
+        reason = replica_error(app_name) or one_line(exc)
+        raise DeployFailedError(f"Ray Serve could not deploy {app_name}: {reason}") from None
+
+
+def replica_error(app_name: str) -> str:
+    """The telling line of the deployments' failure messages (a replica's traceback)."""
+    from ray import serve
+
+    try:
+        app = serve.status().applications.get(app_name)
+    except Exception:
+        return ""
+    if app is None:
+        return ""
+    for deployment in app.deployments.values():
+        if deployment.message:
+            return one_line(Exception(deployment.message))
+    return one_line(Exception(app.message)) if app.message else ""
+
+
+def serve_wait(app_name: str, timeout: float = 300.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = app_status(app_name)
+        if status["status"] == "RUNNING":
+            return
+        if status["status"] in ("DEPLOY_FAILED", "UNHEALTHY"):
+            reason = replica_error(app_name) or status["message"]
+            raise DeployFailedError(f"Ray Serve could not deploy {app_name}: {reason}")
+        time.sleep(0.5)
+    raise DeployFailedError(f"{app_name} was not RUNNING within {timeout:.0f}s")
+
+
+def delete(app_name: str) -> None:
+    """Delete this application only; the cluster and other applications stay."""
+    from ray import serve
+
+    try:
+        if app_name in serve.status().applications:
+            serve.delete(app_name)
+    except Exception as exc:
+        raise RunnerError(f"cannot delete {app_name}: {one_line(exc)}") from None
+
+
+def app_status(app_name: str) -> dict[str, Any]:
+    """Serve's view of one application: status, message and its replicas' count and nodes."""
+    from ray import serve
+
+    try:
+        applications = serve.status().applications
+    except Exception as exc:
+        raise RunnerError(f"cannot read Serve's status: {one_line(exc)}") from None
+    app = applications.get(app_name)
+    if app is None:
+        return {"status": "NOT_DEPLOYED", "message": "", "replicas": 0}
+    replicas = sum(
+        count
+        for deployment in app.deployments.values()
+        for state, count in deployment.replica_states.items()
+        if str(state).endswith("RUNNING")
+    )
+    return {
+        "status": str(app.status).rsplit(".", 1)[-1],
+        "message": app.message,
+        "replicas": replicas,
+    }
+
+
+def replica_nodes(app_name: str) -> list[str]:
+    """Node ids of this application's running replica actors."""
+    from ray.util.state import list_actors
+
+    try:
+        actors = list_actors(filters=[("state", "=", "ALIVE")], limit=1000)
+    except Exception:
+        return []
+    marker = f"SERVE_REPLICA::{app_name}#"
+    return sorted(a.node_id for a in actors if (a.name or "").startswith(marker))
+
+
+def session_dir() -> str:
+    """The head's session directory, where Serve writes its replica logs (logs/serve/)."""
+
+    try:
+        return _session_dir()
+    except Exception:
+        return ""
+
+
+def _session_dir() -> str:
+    from ray._private import worker
+
+    return worker.global_worker.node.get_session_dir_path()
