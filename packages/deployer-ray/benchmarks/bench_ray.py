@@ -16,11 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from deployer_ray import cluster, sdk
-
-from deployer.factory import DeploymentFactory
+from deployer.deployment.factory import DeploymentFactory
 from deployer.models import DeployConfig, SolutionResult
-from deployer.registry import StrategyRegistry
+from deployer.plugins.registry import StrategyRegistry
+from deployer_ray import cluster, sdk
 
 SOLUTION = "def predict(text: str) -> str:\n    return text.upper()\n"
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from deployer.adapter import AdapterAgent
+from deployer.adapter.agent import AdapterAgent
 from deployer.models import DeploymentSetting, SolutionResult
 from deployer.paths import deployment_dir
-from deployer.registry import StrategyRegistry
-from deployer.runner import RunnerContext
+from deployer.plugins.registry import StrategyRegistry
+from deployer.runtime.runner import RunnerContext
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+
 from deployer_ray.availability import LOCAL, check, cluster_address, gcs_answers, split_address
 from deployer_ray.runner import memory_bytes
 

@@ -116,9 +116,11 @@ def deployer_strategy() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def registry(deployer_strategy: str | None) -> StrategyRegistry:
-    """The installed plugins, found through their real entry points."""
+    """The installed plugins, found through their real entry points. Module-scoped, not
+    session-scoped: one session runs the suites of several packages, each overriding
+    `deployer_strategy`, and a session-wide registry would keep the first one's."""
     from deployer.plugins.registry import StrategyRegistry
 
     enabled = [deployer_strategy] if deployer_strategy else None
