@@ -34,7 +34,7 @@ def test_requirements_the_launcher_has_need_no_overlay(tmp_path: Path) -> None:
     has = write_solution(tmp_path / "has", {"requirements.txt": "langgraph>=0.1\nhttpx\n"})
     assert overlay.ensure_overlay(has, sys.executable, log) is None
     assert "already installed" in log.read_text()
-    for needs in ("python-slugify>=8", "langgraph<0.0.1", "httpx[http2]", "-e ."):
+    for needs in ("deployer-absent-package-xyz>=1", "langgraph<0.0.1", "httpx[http2]", "-e ."):
         deps = write_solution(tmp_path / "needs", {"requirements.txt": needs + "\n"})
         assert not overlay.already_satisfied(sys.executable, overlay.read_dependencies(deps))
 
