@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from abc import abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -65,8 +66,12 @@ def stop_marked(home: str, name: str) -> list[int]:
             continue  # gone already
         if group == os.getpgid(0):
             group = None  # never our own group
-        terminate(process.pid, group, pid_start_time(process.pid), grace=2.0)
-        if is_alive(process.pid):
+        started = pid_start_time(process.pid)
+        terminate(process.pid, group, started, grace=2.0)
+        deadline = time.monotonic() + 5.0  # SIGKILL is delivered, not instant
+        while is_alive(process.pid, started) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if is_alive(process.pid, started):
             survivors.append(process.pid)
     return survivors
 
