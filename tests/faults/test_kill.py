@@ -62,6 +62,36 @@ def marked(home: Path, name: str | None = None) -> list[int]:
     return found
 
 
+def deployment_of(pid: int) -> str | None:
+    try:
+        return psutil.Process(pid).environ().get("DEPLOYER_DEPLOYMENT")
+    except psutil.Error:
+        return None
+
+
+def live(pids: list[int]) -> list[int]:
+    """The pids that are neither gone nor zombies waiting for their parent."""
+    alive = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.Error:
+            continue
+    return alive
+
+
+def describe(pids: list[int]) -> list[str]:
+    out = []
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            out.append(f"{pid} ppid={process.ppid()} {process.status()} {process.cmdline()}")
+        except psutil.Error:
+            continue
+    return out
+
+
 def wait_for(predicate, timeout: float = 60.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -111,7 +141,7 @@ def test_kill_during_the_health_wait_then_rm_stops_the_server(cli: Cli, tmp_path
 
 def test_sigkill_at_twenty_moments_then_doctor_fix_leaves_nothing(cli: Cli, tmp_path) -> None:
     root = solution(tmp_path / "sol", SLOW_LOAD)
-    moments = random.Random(20261201)
+    moments = random.Random(int(os.environ.get("DEPLOYER_KILL_SEED", "20261201")))
     for attempt in range(20):
         name = f"kill{attempt}"
         deploy = deploy_process(cli, root, name)
@@ -120,17 +150,22 @@ def test_sigkill_at_twenty_moments_then_doctor_fix_leaves_nothing(cli: Cli, tmp_
         deploy.wait()
         fixed = cli("doctor", "--fix", "--json")
         assert fixed.code == 0, fixed.err
-        assert wait_for(lambda: marked(cli.home) == [] or all(
-            psutil.Process(p).status() == psutil.STATUS_ZOMBIE for p in marked(cli.home)
-            if psutil.pid_exists(p)), timeout=15)  # fmt: skip
         rows = cli("ls", "--json").json()
         assert all(row["status"] != "deploying" for row in rows), rows
+        kept = {row["name"] for row in rows}  # a deploy that finished before the kill
+
+        def strays(kept: set[str] = kept) -> list[int]:
+            return [p for p in live(marked(cli.home)) if deployment_of(p) not in kept]
+
+        assert wait_for(lambda: strays() == [], timeout=15), (
+            attempt, fixed.out, describe(strays()))  # fmt: skip
         staging = [p for p in (cli.home / "workspaces").glob(".*")] if (
             cli.home / "workspaces").exists() else []  # fmt: skip
         assert staging == []
         for row in rows:  # a deploy that finished before the kill is a working deployment
             assert cli("run", row["name"], '{"name": "ok"}').code == 0
             assert cli("rm", row["name"]).code == 0
+            assert wait_for(lambda n=row["name"]: live(marked(cli.home, n)) == [], timeout=15)
     assert cli("doctor", "--json").json() == []
 
 
