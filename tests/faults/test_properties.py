@@ -102,10 +102,10 @@ def test_any_option_value_is_coerced_or_one_line(key, value) -> None:
 def test_any_env_pair_is_accepted_or_one_line(pair) -> None:
     import click
 
-    from deployer.cli.main import _pairs
+    from deployer.cli.common import pairs
 
     try:
-        parsed = _pairs((pair,), "--env")
+        parsed = pairs((pair,), "--env")
     except click.BadParameter as exc:
         assert "\n" not in exc.message
     else:

@@ -12,119 +12,23 @@ commands that use them, so `deployer --help` answers quickly and never imports a
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import click
 
-if TYPE_CHECKING:
-    from deployer.deployment.factory import DeploymentFactory
-    from deployer.models import SolutionResult
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
-
-
-def _stdout_console() -> Any:
-    """Tables on standard output; piped output gets a wide fixed width, not 80 columns."""
-    from rich.console import Console
-
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=160)
-    return console
-
-
-def _emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
-
-
-def handle_errors(func: F) -> F:
-    """Turn deployer's errors (and pydantic's) into one readable line and a meaningful exit."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from pydantic import ValidationError
-
-        from deployer.errors import DeployerError, usage_error_from
-
-        try:
-            return func(*args, **kwargs)
-        except (DeployerError, ValidationError) as exc:
-            error = usage_error_from(exc) if isinstance(exc, ValidationError) else exc
-            click.echo(f"error: {error.message}", err=True)
-            if error.hint:
-                click.echo(f"hint: {error.hint}", err=True)
-            sys.exit(error.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _factory() -> DeploymentFactory:
-    from deployer.deployment.factory import DeploymentFactory
-
-    return DeploymentFactory()
-
-
-def _solution(path: str, goal: str | None) -> SolutionResult:
-    from deployer.models import SolutionResult
-    from deployer.repo.solution import check_solution_path
-
-    return SolutionResult(code_path=check_solution_path(Path(path)), goal=goal or "")
-
-
-_PAIR_KEYS = {
-    "--env": (re.compile(r"[A-Za-z_][A-Za-z0-9_]*"), "an environment variable name"),
-    "--option": (re.compile(r"[a-z_][a-z0-9_]*"), "an option name (lowercase, digits, _)"),
-}
-
-
-def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
-    """KEY=VALUE pairs; the key must be a name (no spaces, nothing empty)."""
-    pattern, what = _PAIR_KEYS[flag]
-    out: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{item!r} must look like KEY=VALUE", param_hint=flag)
-        if not pattern.fullmatch(key):
-            raise click.BadParameter(f"{key!r} is not {what}", param_hint=flag)
-        out[key] = value
-    return out
-
-
-def _allowed(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    names = [part.strip() for part in value.split(",") if part.strip()]
-    if not names:
-        raise click.BadParameter("name at least one strategy", param_hint="--allow")
-    return names
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str], None]]:
-    """A spinner on standard error while long steps run (silent when not a terminal)."""
-    console = _stderr_console()
-    if not enabled or not console.is_terminal:
-        yield lambda step: None
-        return
-    with console.status("starting") as status:
-        yield lambda step: status.update(step)
+from deployer.cli.common import (
+    allowed_strategies,
+    emit_json,
+    handle_errors,
+    make_factory,
+    pairs,
+    progress_spinner,
+    solution_from,
+    stdout_console,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -189,12 +93,12 @@ def strategies(name: str | None, as_json: bool) -> None:
         detail = next(r for r in rows if r["name"] == name)
         detail["config"] = strategy.config.model_dump(mode="json")
         if as_json:
-            _emit_json(detail)
+            emit_json(detail)
         else:
             _print_strategy_detail(detail)
         return
     if as_json:
-        _emit_json(rows)
+        emit_json(rows)
         return
     _print_strategies(rows)
 
@@ -203,7 +107,7 @@ def _print_strategies(rows: list[dict[str, Any]]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    console = _stdout_console()
+    console = stdout_console()
     if not rows:
         console.print("No strategy is installed. Try: pip install deployer-local")
         return
@@ -286,11 +190,11 @@ def select(
     from deployer.plugins.registry import StrategyRegistry
     from deployer.selector.agent import SelectorAgent, effective_goal, format_setting
 
-    solution = _solution(path, goal)
+    solution = solution_from(path, goal)
     selector = SelectorAgent(StrategyRegistry(), model=model, use_cache=not no_cache)
-    setting = selector.select(solution, _allowed(allow))
+    setting = selector.select(solution, allowed_strategies(allow))
     if as_json:
-        _emit_json(setting.model_dump(mode="json"))
+        emit_json(setting.model_dump(mode="json"))
     else:
         click.echo(format_setting(setting, effective_goal(solution)))
 
@@ -369,16 +273,16 @@ def deploy(
     environment: dict[str, str] = {}
     for env_file in env_files:
         environment.update(read_env_file(Path(env_file)))
-    environment.update(_pairs(env, "--env"))
+    environment.update(pairs(env, "--env"))
 
     config = DeployConfig(
-        solution=_solution(path, goal),
+        solution=solution_from(path, goal),
         strategy=strategy,
-        allowed_strategies=_allowed(allow),
+        allowed_strategies=allowed_strategies(allow),
         name=name,
         entrypoint=entrypoint,
         env=environment,
-        options=_pairs(options, "--option"),
+        options=pairs(options, "--option"),
         startup_timeout=startup_timeout,
         run_timeout=run_timeout,
         llm_model=model,
@@ -387,11 +291,11 @@ def deploy(
         adaptation=adaptation,
         include=list(include),
     )
-    with _progress(not as_json) as progress:
-        software = _factory().create(config, progress)
+    with progress_spinner(not as_json) as progress:
+        software = make_factory().create(config, progress)
     info = software.info
     if as_json:
-        _emit_json(info.model_dump(mode="json"))
+        emit_json(info.model_dump(mode="json"))
         return
     for note in info.left_out:
         click.echo(f"note: {note}", err=True)
@@ -433,8 +337,8 @@ def _read_inputs(payload: str | None) -> Any:
 def run(name: str, payload: str | None) -> None:
     """Call deployment NAME with a JSON object (argument or stdin); prints the result envelope."""
     inputs = _read_inputs(payload)
-    result = _factory().attach(name).run(inputs)
-    _emit_json(result)
+    result = make_factory().attach(name).run(inputs)
+    emit_json(result)
     if result.get("status") != "success":
         sys.exit(1)
 
@@ -447,7 +351,7 @@ def status(name: str, as_json: bool) -> None:
     """Show deployment NAME: live status, strategy, endpoint, health and uptime."""
     import time
 
-    software = _factory().attach(name)
+    software = make_factory().attach(name)
     info = software.info
     live = software.status()
     healthy = live == "running"
@@ -466,7 +370,7 @@ def status(name: str, as_json: bool) -> None:
         "left_out": info.left_out,
     }
     if as_json:
-        _emit_json(report)
+        emit_json(report)
         return
     for key, value in report.items():
         if value not in (None, [], ""):
@@ -481,7 +385,7 @@ def list_deployments(as_json: bool) -> None:
     """List deployments with their live status."""
     from deployer.errors import DeployerError
 
-    factory = _factory()
+    factory = make_factory()
     for broken in factory.store.unreadable():
         click.echo(
             f"warning: the record of {broken!r} is unreadable; remove it with "
@@ -497,7 +401,7 @@ def list_deployments(as_json: bool) -> None:
             status = "unknown"
         rows.append(info.model_dump(mode="json") | {"status": status})
     if as_json:
-        _emit_json(rows)
+        emit_json(rows)
         return
     from rich.table import Table
 
@@ -511,7 +415,7 @@ def list_deployments(as_json: bool) -> None:
         cells = (row["name"], row["strategy"], row["status"], row["endpoint"] or "-",
                  row["source_path"])  # fmt: skip
         table.add_row(*(escape(str(cell)) for cell in cells))  # user strings: never markup
-    _stdout_console().print(table)
+    stdout_console().print(table)
 
 
 @main.command()
@@ -527,7 +431,7 @@ def list_deployments(as_json: bool) -> None:
 def logs(name: str, tail: int | None, follow: bool, adaptation: bool) -> None:
     """Print the output of deployment NAME."""
     if not adaptation:
-        software = _factory().attach(name)
+        software = make_factory().attach(name)
         if not follow:
             click.echo(software.logs(tail), nl=False)
             return
@@ -538,7 +442,7 @@ def logs(name: str, tail: int | None, follow: bool, adaptation: bool) -> None:
     from deployer.paths import deployment_dir
     from deployer.runtime.runner import tail_lines
 
-    _factory().store.get(name)  # an unknown name is an error (exit 4)
+    make_factory().store.get(name)  # an unknown name is an error (exit 4)
     path = deployment_dir(name) / "adaptation.log"
     if not path.is_file():
         click.echo(f"{name} was adapted by templates: no coding agent log", err=True)
@@ -561,7 +465,7 @@ def agents(model: str | None, as_json: bool) -> None:
     records = list_agents(StrategyRegistry(), model)
     chosen = configured_agent()
     if as_json:
-        _emit_json([r.model_dump() | {"default": r.name == chosen} for r in records])
+        emit_json([r.model_dump() | {"default": r.name == chosen} for r in records])
         return
     from rich.console import Console
     from rich.markup import escape
@@ -583,7 +487,7 @@ def agents(model: str | None, as_json: bool) -> None:
 @handle_errors
 def stop(name: str) -> None:
     """Stop deployment NAME (it can be started again)."""
-    _factory().attach(name).stop()
+    make_factory().attach(name).stop()
     click.echo(f"stopped {name}")
 
 
@@ -592,8 +496,8 @@ def stop(name: str) -> None:
 @handle_errors
 def start(name: str) -> None:
     """Start a stopped (or crashed) deployment NAME again."""
-    software = _factory().attach(name)
-    with _progress(True) as progress:
+    software = make_factory().attach(name)
+    with progress_spinner(True) as progress:
         progress(f"starting {name}")
         software.runner.context.progress = progress
         started = software.start()
@@ -607,7 +511,7 @@ def start(name: str) -> None:
 @handle_errors
 def rm(name: str, force: bool) -> None:
     """Stop and remove deployment NAME with its workspace and logs."""
-    survivors = _factory().remove(name, force=force)
+    survivors = make_factory().remove(name, force=force)
     click.echo(f"removed {name}")
     if survivors:
         pids = ", ".join(str(pid) for pid in survivors)
@@ -651,9 +555,9 @@ def cache_ls(as_json: bool) -> None:
     """List cached environments with their size and the deployments that use them."""
     from deployer.deployment.cache import list_cache
 
-    entries = list_cache(_factory().store)
+    entries = list_cache(make_factory().store)
     if as_json:
-        _emit_json([entry.as_json() for entry in entries])
+        emit_json([entry.as_json() for entry in entries])
         return
     if not entries:
         click.echo("No cached environments.")
@@ -670,7 +574,7 @@ def cache_ls(as_json: bool) -> None:
             "ready" if entry.complete else "incomplete",
             escape(str(entry.path)),
         )
-    _stdout_console().print(table)
+    stdout_console().print(table)
     total = sum(entry.size_bytes for entry in entries)
     click.echo(f"{len(entries)} environments, {_megabytes(total)}")
 
@@ -690,9 +594,9 @@ def cache_prune(older_than: float | None, as_json: bool) -> None:
     """Remove cached environments that no recorded deployment uses."""
     from deployer.deployment.cache import prune
 
-    removed = prune(older_than, _factory().store)
+    removed = prune(older_than, make_factory().store)
     if as_json:
-        _emit_json([entry.as_json() for entry in removed])
+        emit_json([entry.as_json() for entry in removed])
         return
     freed = sum(entry.size_bytes for entry in removed)
     click.echo(f"removed {len(removed)} environments, freed {_megabytes(freed)}")
@@ -710,9 +614,9 @@ def doctor(fix: bool, as_json: bool) -> None:
     killed deploys, stale staging directories, orphan workspaces, half-built environments."""
     from deployer.deployment.doctor import examine
 
-    findings = examine(_factory(), fix=fix)
+    findings = examine(make_factory(), fix=fix)
     if as_json:
-        _emit_json([finding.as_json() for finding in findings])
+        emit_json([finding.as_json() for finding in findings])
         return
     if not findings:
         click.echo("nothing left behind")

@@ -1,0 +1,119 @@
+"""What every `deployer` command shares: consoles, JSON output, the error handler, the factory,
+and the parsing of repeated KEY=VALUE flags. Only click is imported here; the rest loads inside
+the functions, so `deployer --help` stays fast."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from deployer.deployment.factory import DeploymentFactory
+    from deployer.models import SolutionResult
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def stdout_console() -> Any:
+    """Tables on standard output; piped output gets a wide fixed width, not 80 columns."""
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)
+    return console
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def handle_errors(func: F) -> F:
+    """Turn deployer's errors (and pydantic's) into one readable line and a meaningful exit."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from pydantic import ValidationError
+
+        from deployer.errors import DeployerError, usage_error_from
+
+        try:
+            return func(*args, **kwargs)
+        except (DeployerError, ValidationError) as exc:
+            error = usage_error_from(exc) if isinstance(exc, ValidationError) else exc
+            click.echo(f"error: {error.message}", err=True)
+            if error.hint:
+                click.echo(f"hint: {error.hint}", err=True)
+            sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def make_factory() -> DeploymentFactory:
+    from deployer.deployment.factory import DeploymentFactory
+
+    return DeploymentFactory()
+
+
+def solution_from(path: str, goal: str | None) -> SolutionResult:
+    from deployer.models import SolutionResult
+    from deployer.repo.solution import check_solution_path
+
+    return SolutionResult(code_path=check_solution_path(Path(path)), goal=goal or "")
+
+
+_PAIR_KEYS = {
+    "--env": (re.compile(r"[A-Za-z_][A-Za-z0-9_]*"), "an environment variable name"),
+    "--option": (re.compile(r"[a-z_][a-z0-9_]*"), "an option name (lowercase, digits, _)"),
+}
+
+
+def pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
+    """KEY=VALUE pairs; the key must be a name (no spaces, nothing empty)."""
+    pattern, what = _PAIR_KEYS[flag]
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} must look like KEY=VALUE", param_hint=flag)
+        if not pattern.fullmatch(key):
+            raise click.BadParameter(f"{key!r} is not {what}", param_hint=flag)
+        out[key] = value
+    return out
+
+
+def allowed_strategies(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    if not names:
+        raise click.BadParameter("name at least one strategy", param_hint="--allow")
+    return names
+
+
+@contextmanager
+def progress_spinner(enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A spinner on standard error while long steps run (silent when not a terminal)."""
+    console = stderr_console()
+    if not enabled or not console.is_terminal:
+        yield lambda step: None
+        return
+    with console.status("starting") as status:
+        yield lambda step: status.update(step)
