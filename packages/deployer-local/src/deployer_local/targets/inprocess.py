@@ -15,13 +15,12 @@ import importlib
 import importlib.machinery
 import importlib.util
 import inspect
-import json
 import os
 import sys
 import threading
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -33,7 +32,9 @@ from deployer.plugin import (
     RunnerStatus,
     failure,
     one_line,
+    plain,
     success,
+    validator_for,
 )
 
 
@@ -60,6 +61,27 @@ class LocalInProcessRunner(Runner):
             self.state["running"] = False
 
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        prepared = self._prepare_call(inputs)
+        if isinstance(prepared, dict):
+            return prepared
+        function, inputs = prepared
+        interface = self.context.run_interface
+        return call(function, interface.calling_convention, inputs, interface.entrypoint)
+
+    def stream(self, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        prepared = self._prepare_call(inputs)
+        if isinstance(prepared, dict):
+            yield prepared
+            return
+        function, inputs = prepared
+        interface = self.context.run_interface
+        yield from stream_call(function, interface.calling_convention, inputs, interface.entrypoint)
+
+    def _prepare_call(
+        self, inputs: Any
+    ) -> tuple[Callable[..., Any], dict[str, Any]] | dict[str, Any]:
+        """The loaded function and the validated inputs, or the error envelope saying why
+        there is no call: not an object, stopped, not importable, or invalid input."""
         if not isinstance(inputs, dict):
             return failure(f"inputs must be a JSON object, got {type(inputs).__name__}")
         if self.state.get("running") is False:
@@ -72,8 +94,13 @@ class LocalInProcessRunner(Runner):
             function = self._ensure_loaded()
         except DeployFailedError as exc:
             return failure(str(exc))
-        interface = self.context.run_interface
-        return call(function, interface.calling_convention, inputs, interface.entrypoint)
+        if self.context.run_interface.calling_convention == "kwargs":
+            try:
+                inputs = checked_inputs(function, inputs)
+            except ValueError as exc:  # the runtime's InputError, naming the field
+                field = getattr(exc, "field", "")
+                return {**failure(f"invalid input: {exc}"[:1000]), "field": field}
+        return function, inputs
 
     def is_healthy(self) -> bool:
         try:
@@ -173,6 +200,16 @@ def unload(alias: str | None) -> None:
         sys.modules.pop(name, None)
 
 
+_validator = functools.lru_cache(maxsize=64)(validator_for)
+
+
+def checked_inputs(function: Callable[..., Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    """The inputs checked and converted against the function's annotations, exactly as the
+    serving runtime does before a call (one validator for both targets)."""
+    validator = _validator(function)
+    return inputs if validator is None else validator(inputs)
+
+
 @functools.lru_cache(maxsize=64)
 def _signature(function: Callable[..., Any]) -> inspect.Signature:
     """Computed once per function: inspect.signature costs ~20 us, too much for every call."""
@@ -213,14 +250,55 @@ def call(
         result = function(inputs) if convention == "dict" else function(**inputs)
         if inspect.isawaitable(result):
             result = run_awaitable(result)
+        if inspect.isgenerator(result):
+            result = list(result)  # as process mode answers POST /run for a generator
+        elif inspect.isasyncgen(result):
+            result = run_awaitable(_collect(result))
     except (Exception, SystemExit) as exc:
         return failure(f"{type(exc).__name__}: {exc}")
-    try:  # the same promise as process mode, where output travels as JSON
-        json.dumps(result)
-    except (TypeError, ValueError) as exc:
+    return _encoded(result, label)
+
+
+def _encoded(result: Any, label: str) -> dict[str, Any]:
+    """The output as process mode would send it: the runtime's own encoder (numpy, bytes,
+    dataclasses, pydantic models), so both targets answer the same."""
+    try:
+        return success(plain(result))
+    except ValueError as exc:
         what = label or "the entry point"
-        return failure(f"the output of {what} is not JSON-serialisable: {exc}")
-    return success(result)
+        return failure(f"the output of {what} cannot be sent as JSON: {exc}")
+
+
+async def _collect(items: Any) -> list[Any]:
+    return [item async for item in items]
+
+
+def stream_call(
+    function: Callable[..., Any], convention: str, inputs: dict[str, Any], label: str = ""
+) -> Iterator[dict[str, Any]]:
+    """Items of a generator entry point as it yields them (`{"status": "item", ...}` each,
+    then `{"status": "success"}`), or the error at the point it raised."""
+    problem = argument_problem(function, convention, inputs, label)
+    if problem:
+        yield failure(problem)
+        return
+    try:
+        result = function(inputs) if convention == "dict" else function(**inputs)
+        if inspect.isawaitable(result):
+            result = run_awaitable(result)
+        if inspect.isasyncgen(result):
+            result = run_awaitable(_collect(result))
+        items = result if inspect.isgenerator(result) or isinstance(result, list) else [result]
+        for item in items:
+            encoded = _encoded(item, label)
+            if encoded["status"] != "success":
+                yield encoded
+                return
+            yield {"status": "item", "output": encoded["output"]}
+    except (Exception, SystemExit) as exc:
+        yield failure(f"{type(exc).__name__}: {exc}")
+        return
+    yield {"status": "success"}
 
 
 async def _await(awaitable: Awaitable[Any]) -> Any:
