@@ -3,6 +3,10 @@
 Each load imports the entry module under a unique name (not `main`), so two deployments whose
 entry modules share a file name do not replace each other in `sys.modules`. A runner
 reattached from state imports the entry point again on first use.
+
+Imports and calls run inside `scope.borrowed`: the workspace is the working directory and the
+solution's output goes to the deployment's log (`inprocess.log` in its runtime dir). The
+import is bounded by the startup timeout, each call by the run timeout (see scope.py).
 """
 
 from __future__ import annotations
@@ -33,8 +37,12 @@ from deployer.plugin import (
     RunnerStatus,
     failure,
     one_line,
+    read_tail,
     success,
 )
+from deployer_local.targets.scope import CallTimedOut, WorkspaceBusyError, borrowed, within
+
+LOG_NAME = "inprocess.log"
 
 
 class LocalInProcessRunner(Runner):
@@ -73,7 +81,14 @@ class LocalInProcessRunner(Runner):
         except DeployFailedError as exc:
             return failure(str(exc))
         interface = self.context.run_interface
-        return call(function, interface.calling_convention, inputs, interface.entrypoint)
+        return call(
+            function,
+            interface.calling_convention,
+            inputs,
+            interface.entrypoint,
+            timeout=self.context.run_timeout,
+            scope=self._scope,
+        )
 
     def is_healthy(self) -> bool:
         try:
@@ -87,9 +102,16 @@ class LocalInProcessRunner(Runner):
     def status(self) -> RunnerStatus:
         return "stopped" if self.state.get("running") is False else super().status()
 
+    @property
+    def log_path(self) -> Path:
+        return self.context.runtime_dir / LOG_NAME
+
     def logs(self, tail: int | None = None) -> str:
-        """In-process calls write to the caller's own output: there is no log of their own."""
-        return ""
+        """What the solution printed while importing and during calls."""
+        return read_tail(self.log_path, tail)
+
+    def _scope(self) -> contextlib.AbstractContextManager[None]:
+        return borrowed(self.context.adapted_path, self.log_path, self.context.run_timeout)
 
     def close(self) -> None:
         """Nothing to release: there is no connection."""
@@ -98,9 +120,26 @@ class LocalInProcessRunner(Runner):
         with self._load_lock:
             if self._function is None:
                 os.environ.update(self.context.env)  # secrets reach the solution as env vars
-                self._function, self._alias = load_function(
-                    self.context.adapted_path, self.context.run_interface.entrypoint
-                )
+                workspace = self.context.adapted_path
+                entrypoint = self.context.run_interface.entrypoint
+                if not workspace.is_dir():
+                    raise DeployFailedError(
+                        f"the adapted workspace {workspace} is missing",
+                        hint="deploy again so the workspace is adapted afresh",
+                    )
+                seconds = self.context.startup_timeout
+                try:
+                    self._function, self._alias = within(
+                        seconds, lambda: load_function(workspace, entrypoint), self._scope
+                    )
+                except CallTimedOut:
+                    raise DeployFailedError(
+                        f"importing {entrypoint} took longer than the startup timeout "
+                        f"({seconds:g}s) and was stopped",
+                        hint="raise it with --startup-timeout, or make the import faster",
+                    ) from None
+                except (WorkspaceBusyError, OSError) as exc:
+                    raise DeployFailedError(f"importing {entrypoint} failed: {exc}") from None
             return self._function
 
 
@@ -125,6 +164,11 @@ def load_function(workspace: Path, entrypoint: str) -> tuple[Callable[..., Any],
             raise AttributeError(f"module {module_name!r} has no function {function_name!r}")
     except BaseException as exc:
         unload(alias)
+        if isinstance(exc, SystemExit):  # deploy fails; it must not end the caller's process
+            raise DeployFailedError(
+                f"importing {entrypoint} failed: the module called sys.exit({exc.code!r})",
+                hint=_where(exc, workspace) or "an entry module must not exit when imported",
+            ) from None
         if not isinstance(exc, Exception):
             raise
         raise DeployFailedError(
@@ -203,16 +247,38 @@ def argument_problem(
 
 
 def call(
-    function: Callable[..., Any], convention: str, inputs: dict[str, Any], label: str = ""
+    function: Callable[..., Any],
+    convention: str,
+    inputs: dict[str, Any],
+    label: str = "",
+    *,
+    timeout: float | None = None,
+    scope: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
 ) -> dict[str, Any]:
-    """Call with the calling convention and wrap the outcome in the result envelope."""
+    """Call with the calling convention inside `scope()`, at most `timeout` seconds, and wrap
+    the outcome in the result envelope."""
     problem = argument_problem(function, convention, inputs, label)
     if problem:
         return failure(problem)
-    try:
+
+    def invoke() -> Any:
         result = function(inputs) if convention == "dict" else function(**inputs)
         if inspect.isawaitable(result):
             result = run_awaitable(result)
+        return result
+
+    try:
+        if timeout is None:
+            with scope():
+                result = invoke()
+        else:
+            result = within(timeout, invoke, scope)
+    except CallTimedOut as exc:
+        return failure(
+            f"the call of {label or 'the entry point'} {exc} (raise the limit with --run-timeout)"
+        )
+    except WorkspaceBusyError as exc:
+        return failure(str(exc))
     except (Exception, SystemExit) as exc:
         return failure(f"{type(exc).__name__}: {exc}")
     try:  # the same promise as process mode, where output travels as JSON
