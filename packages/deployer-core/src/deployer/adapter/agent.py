@@ -2,7 +2,9 @@
 
 The template layer (this module) copies the solution into a fresh workspace, resolves the entry
 point, renders the strategy's templates into the copy and validates the result. The original
-solution directory is only ever read.
+solution directory is only ever read. Where the templates are to be used, the entry point is
+first resolved on the source itself (read-only), so a repository without one is refused in
+one line naming the user's path before a large tree is copied.
 
 When the templates cannot apply (no entry point, or several) and a coding agent is configured,
 or when the user asks for one (`adaptation="agent"`), a coding agent adapts the copy instead
