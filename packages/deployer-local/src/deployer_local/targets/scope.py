@@ -11,8 +11,9 @@ calls of one workspace share the borrow (they may run in parallel threads), and 
 another workspace waits until the last of them has returned and everything is given back.
 
 The deadline: in the main thread a SIGALRM timer raises `CallTimedOut` inside the solution's
-code, which stops the call (Python code and interruptible waits such as `time.sleep`). Where a
-signal cannot be used (another thread, or the caller has its own SIGALRM handler) the call
+code, which stops the call (Python code and interruptible waits such as `time.sleep`); once
+installed, deployer's handler stays and ignores an alarm outside a call. Where a signal cannot
+be used (another thread, or the caller has a SIGALRM handler of its own) the call
 runs in a daemon thread and the caller gets its answer at the deadline; the call itself runs
 on until it returns, since Python cannot stop a thread.
 """
@@ -57,12 +58,15 @@ class _Borrow:
         self.saved_streams: tuple[Any, Any] | None = None
         self.saved_fds: list[tuple[int, int]] = []
         self.log: IO[str] | None = None
+        self.logs: dict[Path, IO[str]] = {}  # opened once per log: an open costs more than a call
 
     def enter(self, workspace: Path, log_path: Path, wait: float) -> None:
         with self.condition:
-            free = self.condition.wait_for(
-                lambda: self.holders == 0 or self.workspace == workspace, timeout=wait
-            )
+            free = self.holders == 0 or self.workspace == workspace  # no waiting: the usual case
+            if not free:
+                free = self.condition.wait_for(
+                    lambda: self.holders == 0 or self.workspace == workspace, timeout=wait
+                )
             if not free:
                 raise WorkspaceBusyError(
                     f"a call of another in-process deployment ({self.workspace}) is still "
@@ -86,15 +90,16 @@ class _Borrow:
             self.saved_cwd = None
         os.chdir(workspace)
         try:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = open(log_path, "a", encoding="utf-8", errors="replace", buffering=1)  # noqa: SIM115
+            log = self._log(log_path)
         except OSError:
             self._restore_cwd()
             raise
         self.workspace, self.log = workspace, log
         for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
+            try:  # noqa: SIM105 - every call passes here: no context manager per stream
                 stream.flush()
+            except Exception:  # a closed or odd stream: nothing to flush
+                pass
         self.saved_streams = (sys.stdout, sys.stderr)
         self.saved_fds = []
         for fd in (1, 2):  # subprocesses and C code write to the descriptors, not sys.stdout
@@ -105,20 +110,31 @@ class _Borrow:
                 continue
         sys.stdout = sys.stderr = log
 
+    def _log(self, log_path: Path) -> IO[str]:
+        log = self.logs.get(log_path)
+        if log is None or log.closed or os.fstat(log.fileno()).st_nlink == 0:  # log removed
+            if log is not None:
+                with contextlib.suppress(Exception):
+                    log.close()
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = open(log_path, "a", encoding="utf-8", errors="replace", buffering=1)  # noqa: SIM115
+            self.logs[log_path] = log
+        return log
+
     def _give_back(self) -> None:
-        if self.log is not None:
-            with contextlib.suppress(Exception):
+        try:
+            if self.log is not None:
                 self.log.flush()
+        except Exception:  # the solution closed it: the next borrow opens it again
+            pass
         if self.saved_streams is not None:
             sys.stdout, sys.stderr = self.saved_streams
         for fd, saved in self.saved_fds:
-            with contextlib.suppress(OSError):
+            try:
                 os.dup2(saved, fd)
-            with contextlib.suppress(OSError):
                 os.close(saved)
-        if self.log is not None:
-            with contextlib.suppress(Exception):
-                self.log.close()
+            except OSError:
+                continue
         self._restore_cwd()
         self.workspace, self.log, self.saved_streams, self.saved_fds = None, None, None, []
 
@@ -143,19 +159,30 @@ def borrowed(workspace: Path, log_path: Path, wait: float) -> Iterator[None]:
         _BORROW.leave()
 
 
+_ARMED: list[float] = []  # the run timeout of the main thread's call in progress
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    if _ARMED:
+        raise CallTimedOut(_ARMED[-1])
+    # otherwise ignored: a late alarm of a call that has just returned must not end the process
+
+
 def _alarm_usable() -> bool:
+    """Whether this call can be bounded by SIGALRM. deployer's handler is installed once (a
+    `signal.signal` pair costs more than the call), and only over the default one."""
     if threading.current_thread() is not threading.main_thread():
         return False
-    if signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, None):
-        return False  # the caller's own handler: leave it alone
+    current = signal.getsignal(signal.SIGALRM)
+    if current is not _on_alarm:
+        if current not in (signal.SIG_DFL, None):
+            return False  # the caller's own handler: leave it alone
+        signal.signal(signal.SIGALRM, _on_alarm)
     return signal.getitimer(signal.ITIMER_REAL)[0] == 0
 
 
 def _with_alarm(seconds: float, function: Callable[[], T]) -> T:
-    def on_alarm(signum: int, frame: object) -> None:
-        raise CallTimedOut(seconds)
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
+    _ARMED.append(seconds)
     try:
         signal.setitimer(signal.ITIMER_REAL, seconds)
         try:
@@ -163,7 +190,7 @@ def _with_alarm(seconds: float, function: Callable[[], T]) -> T:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
     finally:  # also when the alarm fired in the inner finally
-        signal.signal(signal.SIGALRM, previous)
+        _ARMED.pop()
 
 
 def _in_thread(seconds: float, function: Callable[[], T]) -> T:
