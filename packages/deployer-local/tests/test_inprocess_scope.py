@@ -87,3 +87,14 @@ def test_within_leaves_a_callers_own_alarm_handler_alone() -> None:
         assert signal.getsignal(signal.SIGALRM) is mine
     finally:
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_removed_log_is_opened_again(tmp_path: Path) -> None:
+    workspace, log = tmp_path / "ws", tmp_path / "run" / "inprocess.log"
+    workspace.mkdir()
+    with borrowed(workspace, log, wait=1):
+        print("first")
+    log.unlink()  # `deployer rm` removes the deployment's directory; a new deploy reuses the name
+    with borrowed(workspace, log, wait=1):
+        print("second")
+    assert log.read_text() == "second\n"
