@@ -109,4 +109,3 @@ def test_manifest_requirements_reach_the_image(registry: StrategyRegistry, tmp_p
     lines = (context.adapted_path / OUTPUT_FILE).read_text().splitlines()
     assert "cog>=0.10" in lines
     assert not any("deployer-requirements" in line for line in lines)  # not our own Dockerfile
-
