@@ -14,6 +14,7 @@ from deployer.runtime.runner import RunnerContext
 from deployer.runtime.serving_install import serving_runtime_files
 from deployer_docker import dockerignore, workspace
 from deployer_docker.requirements import OUTPUT_FILE
+from deployer_docker.runner import port_taken
 from docker_support import EXAMPLES, write_solution
 
 
@@ -109,3 +110,15 @@ def test_manifest_requirements_reach_the_image(registry: StrategyRegistry, tmp_p
     lines = (context.adapted_path / OUTPUT_FILE).read_text().splitlines()
     assert "cog>=0.10" in lines
     assert not any("deployer-requirements" in line for line in lines)  # not our own Dockerfile
+
+
+def test_a_taken_host_port_is_told_from_other_start_failures() -> None:
+    import docker.errors
+
+    taken = docker.errors.APIError(
+        "500 Server Error",
+        explanation="driver failed programming external connectivity on endpoint x: "
+        "Bind for 127.0.0.1:40123 failed: port is already allocated",
+    )
+    other = docker.errors.APIError("500 Server Error", explanation="no such image")
+    assert port_taken(taken) and not port_taken(other)
