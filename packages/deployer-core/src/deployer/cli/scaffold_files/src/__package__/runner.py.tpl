@@ -167,4 +167,3 @@ class ${class_name}Runner(ProcessServerRunner):
         except BaseException:
             self.stop()
             raise
-
