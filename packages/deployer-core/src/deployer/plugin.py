@@ -91,6 +91,9 @@ _LAZY: dict[str, str] = {
     # requirements (one packaging-based reader)
     "read_requirements": "deployer.repo.requirements",
     "RequirementsError": "deployer.repo.requirements",
+    "manifest_requirements": "deployer.repo.project",
+    # which files of a solution ship (one rule set: defaults, .gitignore, .dockerignore...)
+    "IgnoreRules": "deployer.repo.ignore",
     # workspaces and templates
     "install_serving_runtime": "deployer.runtime.serving_install",
     "render_templates": "deployer.adapter.templates",
