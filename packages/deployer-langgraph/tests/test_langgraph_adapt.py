@@ -13,6 +13,7 @@ import pytest
 from deployer.adapter.agent import AdapterAgent
 from deployer.errors import DeployFailedError
 from deployer.models import AdaptationResult, DeploymentSetting, SolutionResult
+from deployer.plugin import install_entry_loader
 from deployer.plugins.registry import StrategyRegistry
 from deployer.testing import tree_hash
 from deployer_langgraph import workspace
@@ -56,13 +57,16 @@ def adapt(
     include: list[str] | None = None,
 ) -> AdaptationResult:
     source = write_solution(root, files) if files else root
-    return AdapterAgent(registry).adapt(
+    result = AdapterAgent(registry).adapt(
         SolutionResult(code_path=source),
         DeploymentSetting(strategy="langgraph", reasoning="test"),
         options=options,
         entrypoint=entrypoint,
         include=include or [],
     )
+    # what the runner adds at deploy: core's serving runtime, which loads what is not a graph
+    install_entry_loader(result.adapted_path, result.run_interface)
+    return result
 
 
 def served(result: AdaptationResult, payload: dict[str, Any]) -> dict[str, Any]:
@@ -151,7 +155,7 @@ def test_wrapper_explains_mismatched_inputs(registry: StrategyRegistry, tmp_path
     result = adapt(registry, tmp_path / "sol", {"main.py": "def predict(text):\n    return text\n"})
     code = INVOKE.format(payload=json.dumps({"input": {"txt": "a"}}))
     proc = run_python(code, result.adapted_path)
-    assert "expected parameters: text; input keys given: txt" in proc.stderr
+    assert "invalid input: txt: unknown field (expected fields: text)" in proc.stderr
 
 
 def test_kind_option_overrides_the_guess(registry: StrategyRegistry, tmp_path: Path) -> None:

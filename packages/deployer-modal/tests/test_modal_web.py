@@ -85,8 +85,9 @@ def web_runner(deployments, source, name: str, url: str, variant: str):
 
 
 def generated_app(runner) -> ModuleType:
-    from deployer_modal import sdk
+    from deployer_modal import sdk, workspace
 
+    workspace.prepare(runner.context)  # what the cloud deploy wrote before building the image
     return sdk.load_app(runner.context.adapted_path)
 
 
@@ -103,7 +104,10 @@ def test_web_endpoint_fake_modal_front_function(deployments, web_front) -> None:
         "output": {"message": "Hello, Ada!", "length": 3},
     }
     wrong = runner.run({"nme": "Ada"})
-    assert wrong["status"] == "error" and "expected parameters: name, greeting" in wrong["error"]
+    assert (
+        wrong["status"] == "error"
+        and "unknown field (expected fields: name, greeting)" in wrong["error"]
+    )
     assert front.requests == 2
 
 
