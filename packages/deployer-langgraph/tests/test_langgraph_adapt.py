@@ -13,7 +13,6 @@ import pytest
 from deployer.adapter.agent import AdapterAgent
 from deployer.errors import DeployFailedError
 from deployer.models import AdaptationResult, DeploymentSetting, SolutionResult
-from deployer.plugin import install_entry_loader
 from deployer.plugins.registry import StrategyRegistry
 from deployer.testing import tree_hash
 from deployer_langgraph import workspace
@@ -57,16 +56,13 @@ def adapt(
     include: list[str] | None = None,
 ) -> AdaptationResult:
     source = write_solution(root, files) if files else root
-    result = AdapterAgent(registry).adapt(
+    return AdapterAgent(registry).adapt(
         SolutionResult(code_path=source),
         DeploymentSetting(strategy="langgraph", reasoning="test"),
         options=options,
         entrypoint=entrypoint,
         include=include or [],
     )
-    # what the runner adds at deploy: core's serving runtime, which loads what is not a graph
-    install_entry_loader(result.adapted_path, result.run_interface)
-    return result
 
 
 def served(result: AdaptationResult, payload: dict[str, Any]) -> dict[str, Any]:
@@ -209,3 +205,29 @@ def test_solutions_own_langgraph_json_is_kept(registry: StrategyRegistry, tmp_pa
     (result.adapted_path / "langgraph.json").write_text("{not json")
     with pytest.raises(DeployFailedError, match="is not valid JSON"):
         workspace.prepare(result.adapted_path, {})
+
+
+def test_the_adapted_copy_carries_the_serving_runtime(
+    registry: StrategyRegistry, tmp_path: Path
+) -> None:
+    """config.yaml `entry_loader: true`: the copy runs on its own (a user's `langgraph dev`
+    or `langgraph deploy` of it), a class loaded by the runtime, set up once."""
+    files = {
+        "handler.py": (
+            "class Handler:\n"
+            "    def load(self):\n"
+            "        self.calls = 0\n\n"
+            "    def predict(self, text: str) -> dict:\n"
+            "        self.calls += 1\n"
+            "        return {'text': text.upper(), 'calls': self.calls}\n"
+        )
+    }
+    result = adapt(registry, tmp_path / "sol", files)
+    assert result.run_interface.entry_kind == "class"
+    assert (result.adapted_path / "deployer_runtime" / "embedded.py").is_file()
+    spec = json.loads((result.adapted_path / "deployer_entry.json").read_text())
+    assert spec["entrypoint"] == "handler:Handler" and spec["entry_kind"] == "class"
+    assert any("serving runtime" in note for note in result.validation)
+    out = served(result, {"input": {"text": "hi"}})
+    assert out["name"] == "deployer_function"
+    assert out["result"] == {"input": {"text": "hi"}, "output": {"text": "HI", "calls": 1}}

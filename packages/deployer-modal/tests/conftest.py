@@ -20,7 +20,7 @@ from deployer.plugins.registry import StrategyRegistry
 from deployer.runtime.runner import RunnerContext
 from deployer.testing import write_solution
 from deployer.testing.fixtures import Deployments as CoreDeployments
-from deployer_modal import sdk, workspace
+from deployer_modal import sdk
 from deployer_modal.targets.common import ModalRunner
 from deployer_modal.targets.local import ModalLocalRunner
 from modal_support import FAKE_API
@@ -124,11 +124,8 @@ class Deployments(CoreDeployments):
         return runner
 
     def app(self, files: dict[str, str] | Path, **kwargs: Any) -> ModuleType:
-        """The adapted workspace's modal_app.py, imported for real (modal included), after
-        what every deploy writes first (settings, serving runtime, entry spec)."""
-        context = self.context(files, **kwargs)
-        workspace.prepare(context)
-        module = sdk.load_app(context.adapted_path)
+        """The adapted workspace's modal_app.py, imported for real (modal included)."""
+        module = sdk.load_app(self.context(files, **kwargs).adapted_path)
         self.modules.append(module)
         return module
 

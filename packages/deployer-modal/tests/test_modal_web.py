@@ -85,9 +85,8 @@ def web_runner(deployments, source, name: str, url: str, variant: str):
 
 
 def generated_app(runner) -> ModuleType:
-    from deployer_modal import sdk, workspace
+    from deployer_modal import sdk
 
-    workspace.prepare(runner.context)  # what the cloud deploy wrote before building the image
     return sdk.load_app(runner.context.adapted_path)
 
 

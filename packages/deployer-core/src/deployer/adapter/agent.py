@@ -41,6 +41,7 @@ from deployer.repo.entrypoints import (
 from deployer.repo.ignore import copy_solution
 from deployer.repo.shapes import resolve_candidate
 from deployer.repo.solution import check_solution_path
+from deployer.runtime.serving_install import install_entry_loader
 
 if TYPE_CHECKING:
     from deployer.deployment.plan import DeploymentPlan
@@ -171,6 +172,9 @@ class AdapterAgent:
                 smoke = self.registry.smoke_check(strategy, work, interface)
                 if smoke:
                     raise AdaptationError(f"the {strategy.name} smoke check failed: {smoke}")
+            if strategy.config.entry_loader:
+                install_entry_loader(work, interface)
+                notes.append("serving runtime and entry spec installed (deployer_runtime/)")
             os.replace(work, target)
         except DeployerError as exc:
             if log_path is not None:
