@@ -185,6 +185,7 @@ MODAL_CELLS = [
     ("cog_runner", {"text": "education"}, {"vowels": 5, "text": "education"}),
     ("truss_model", {"text": "The cat and the hat"}, {"words": 3, "unique": 3}),
     ("flask_app", {"number": 4}, {"number": 4, "even": True}),
+    ("src_layout_pkg", {"text": "a b a", "top": 1}, {"words": 3, "top": ["a"]}),
 ]
 
 
