@@ -231,3 +231,17 @@ def test_the_adapted_copy_carries_the_serving_runtime(
     out = served(result, {"input": {"text": "hi"}})
     assert out["name"] == "deployer_function"
     assert out["result"] == {"input": {"text": "hi"}, "output": {"text": "HI", "calls": 1}}
+
+
+def test_a_src_layout_package_is_importable_in_the_graph(
+    registry: StrategyRegistry, tmp_path: Path
+) -> None:
+    files = {
+        "pyproject.toml": '[project]\nname = "flip"\nversion = "1.0"\n',
+        "src/flip/__init__.py": "from .core import predict\n",
+        "src/flip/core.py": "def predict(text: str) -> str:\n    return text[::-1]\n",
+    }
+    result = adapt(registry, tmp_path / "sol", files)
+    assert result.run_interface.entrypoint.startswith("flip")
+    out = served(result, {"input": {"text": "abc"}})
+    assert out["result"]["output"] == "cba"
