@@ -154,6 +154,17 @@ def test_every_json_value_round_trips_and_calls_overlap_on_bentoml(made: Made, h
     assert max(p["output"]["peak"] for p in peaks) > 1
 
 
+@pytest.mark.real
+@pytest.mark.slow
+@needs("bentoml")
+def test_src_layout_package_on_bentoml(made: Made) -> None:
+    software = made.deploy("src-on-bentoml", PUBLISHED / "src_layout_pkg", "bentoml")
+    assert software.run({"text": "a b a", "top": 1}) == {
+        "status": "success",
+        "output": {"words": 3, "top": ["a"]},
+    }
+
+
 # -- LangGraph: `langgraph dev` ------------------------------------------------------------------
 
 
