@@ -9,6 +9,9 @@
    of each of: `software.run(inputs)` (deployer -> bentoml.SyncHTTPClient), the same client's
    `call("run", inputs=...)` alone, and a bare keep-alive `httpx.Client.post(endpoint/run)`
    with `.json()`. The three run interleaved in blocks so machine drift hits all alike.
+3. Overlap: a function that sleeps 50 ms, called by 8 threads at once through run(), served
+   with `threads=1` (BentoML's own default: calls queue one behind another) and with the
+   strategy's default `threads=64`; requests per second and p50, side by side (ratio).
 
 Per-call mean/median/p95 in milliseconds. DEPLOYER_HOME and BENTOML_HOME are temporary.
 Run: `python packages/deployer-bentoml/benchmarks/bench_bentoml.py [--calls N] [--deploys N]`.
@@ -99,8 +102,8 @@ def run_overhead(calls: int) -> None:
     expected = software.run(INPUTS)["output"]
     sides: dict[str, Callable[[], Any]] = {
         "software.run()": lambda: software.run(INPUTS),
-        "SyncHTTPClient.call()": lambda: client.call("run", inputs=INPUTS),
-        "bare httpx POST": lambda: http.post("/run", json={"inputs": INPUTS}).json(),
+        "SyncHTTPClient.call()": lambda: client.call("run", inputs=INPUTS)["output"],
+        "bare httpx POST": lambda: http.post("/run", json={"inputs": INPUTS}).json()["output"],
     }
     try:
         assert sides["bare httpx POST"]() == expected
@@ -133,6 +136,47 @@ def run_overhead(calls: int) -> None:
         software.remove()
 
 
+SLOW = {
+    "main.py": (
+        "import time\n\n\ndef predict(x: int = 0) -> int:\n    time.sleep(0.05)\n    return x\n"
+    )
+}
+
+
+def _caller(software: Any, latencies: list[float]) -> Callable[[int], None]:
+    def one(i: int) -> None:
+        latencies.append(measure(lambda: software.run({"x": i})))
+
+    return one
+
+
+def overlap(calls: int, concurrency: int = 8) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from deployer.testing import write_solution
+
+    print(f"== a 50 ms function at concurrency {concurrency}, {calls} calls ==")
+    source = write_solution(Path(tempfile.mkdtemp(prefix="bench-slow-")), SLOW)
+    figures: dict[int, float] = {}
+    for threads in (1, 64):
+        _, software = timed_deploy(source, f"bench-slow-{threads}", threads=threads)
+        try:
+            software.run({"x": 1})
+            latencies: list[float] = []
+            one = _caller(software, latencies)
+            started = time.perf_counter()
+            with ThreadPoolExecutor(concurrency) as pool:
+                list(pool.map(one, range(calls)))
+            rate = calls / (time.perf_counter() - started)
+        finally:
+            software.remove()
+        figures[threads] = rate
+        print(
+            f"  threads={threads:<3d} {rate:7.1f} req/s  p50 {statistics.median(latencies):7.1f} ms"
+        )
+    print(f"  threads=64 / threads=1: {figures[64] / figures[1]:.1f}x the throughput")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
@@ -148,6 +192,7 @@ def main() -> None:
     try:
         deploy_to_ready(args.deploys)
         run_overhead(args.calls)
+        overlap(min(args.calls, 200))
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

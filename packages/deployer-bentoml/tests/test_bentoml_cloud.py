@@ -192,6 +192,6 @@ def test_bentoml_build_of_the_adapted_workspace_serves(registry, tmp_path):
 
         assert wait_until(ready, limit=120), (tmp_path / "serve.log").read_text()[-2000:]
         with SyncHTTPClient(f"http://127.0.0.1:{port}", server_ready_timeout=0) as client:
-            assert client.call("run", inputs={"text": "bento"}) == {"echo": "bento"}
+            assert client.call("run", inputs={"text": "bento"}) == {"output": {"echo": "bento"}}
     finally:
         terminate(server.pid, server.pid, pid_start_time(server.pid), server)

@@ -151,7 +151,7 @@ def test_wrapper_explains_mismatched_inputs(registry: StrategyRegistry, tmp_path
     result = adapt(registry, tmp_path / "sol", {"main.py": "def predict(text):\n    return text\n"})
     code = INVOKE.format(payload=json.dumps({"input": {"txt": "a"}}))
     proc = run_python(code, result.adapted_path)
-    assert "expected parameters: text; input keys given: txt" in proc.stderr
+    assert "invalid input: txt: unknown field (expected fields: text)" in proc.stderr
 
 
 def test_kind_option_overrides_the_guess(registry: StrategyRegistry, tmp_path: Path) -> None:
@@ -205,3 +205,43 @@ def test_solutions_own_langgraph_json_is_kept(registry: StrategyRegistry, tmp_pa
     (result.adapted_path / "langgraph.json").write_text("{not json")
     with pytest.raises(DeployFailedError, match="is not valid JSON"):
         workspace.prepare(result.adapted_path, {})
+
+
+def test_the_adapted_copy_carries_the_serving_runtime(
+    registry: StrategyRegistry, tmp_path: Path
+) -> None:
+    """config.yaml `entry_loader: true`: the copy runs on its own (a user's `langgraph dev`
+    or `langgraph deploy` of it), a class loaded by the runtime, set up once."""
+    files = {
+        "handler.py": (
+            "class Handler:\n"
+            "    def load(self):\n"
+            "        self.calls = 0\n\n"
+            "    def predict(self, text: str) -> dict:\n"
+            "        self.calls += 1\n"
+            "        return {'text': text.upper(), 'calls': self.calls}\n"
+        )
+    }
+    result = adapt(registry, tmp_path / "sol", files)
+    assert result.run_interface.entry_kind == "class"
+    assert (result.adapted_path / "deployer_runtime" / "embedded.py").is_file()
+    spec = json.loads((result.adapted_path / "deployer_entry.json").read_text())
+    assert spec["entrypoint"] == "handler:Handler" and spec["entry_kind"] == "class"
+    assert any("serving runtime" in note for note in result.validation)
+    out = served(result, {"input": {"text": "hi"}})
+    assert out["name"] == "deployer_function"
+    assert out["result"] == {"input": {"text": "hi"}, "output": {"text": "HI", "calls": 1}}
+
+
+def test_a_src_layout_package_is_importable_in_the_graph(
+    registry: StrategyRegistry, tmp_path: Path
+) -> None:
+    files = {
+        "pyproject.toml": '[project]\nname = "flip"\nversion = "1.0"\n',
+        "src/flip/__init__.py": "from .core import predict\n",
+        "src/flip/core.py": "def predict(text: str) -> str:\n    return text[::-1]\n",
+    }
+    result = adapt(registry, tmp_path / "sol", files)
+    assert result.run_interface.entrypoint.startswith("flip")
+    out = served(result, {"input": {"text": "abc"}})
+    assert out["result"]["output"] == "cba"

@@ -118,7 +118,10 @@ def test_cli_plain_function_example(cli: Cli) -> None:
     result = cli("run", name, stdin='{"name": "Ada"}')
     assert result.json() == {"status": "success", "output": {"message": "Hello, Ada!", "length": 3}}
     wrong = cli("run", name, '{"nom": "Ada"}')
-    assert wrong.code == 1 and "expected parameters: name, greeting" in wrong.json()["error"]
+    assert (
+        wrong.code == 1
+        and "unknown field (expected fields: name, greeting)" in wrong.json()["error"]
+    )
 
     from langgraph_sdk import get_sync_client
 

@@ -52,7 +52,7 @@ def test_function_remote_round_trip(deploy) -> None:
         "output": {"message": "Hello, Ada!", "length": 3},
     }
     wrong = software.run({"nme": "Ada"})
-    assert wrong["status"] == "error" and "expected parameters" in wrong["error"]
+    assert wrong["status"] == "error" and "unknown field" in wrong["error"]
     again = attach(software.name)  # as another process would
     assert again.run({"name": "Bo"})["output"]["message"] == "Hello, Bo!"
     assert again.is_healthy()

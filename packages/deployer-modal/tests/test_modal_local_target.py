@@ -57,7 +57,7 @@ def test_errors_come_back_as_envelopes(deployments) -> None:
     }
     assert runner.run({"x": 4}) == {"status": "success", "output": {"sqrt": 2.0}}
     wrong = runner.run({"y": 4})
-    assert wrong["status"] == "error" and "expected parameters: x" in wrong["error"]
+    assert wrong["status"] == "error" and "y: unknown field (expected fields: x)" in wrong["error"]
     assert runner.run([1]) == {"status": "error", "error": "inputs must be a JSON object, got list"}
 
 

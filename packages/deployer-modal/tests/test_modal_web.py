@@ -103,7 +103,10 @@ def test_web_endpoint_fake_modal_front_function(deployments, web_front) -> None:
         "output": {"message": "Hello, Ada!", "length": 3},
     }
     wrong = runner.run({"nme": "Ada"})
-    assert wrong["status"] == "error" and "expected parameters: name, greeting" in wrong["error"]
+    assert (
+        wrong["status"] == "error"
+        and "unknown field (expected fields: name, greeting)" in wrong["error"]
+    )
     assert front.requests == 2
 
 

@@ -67,6 +67,10 @@ def call(
 
     try:
         output = client.call(api, inputs=inputs) if own else client.call(api, **inputs)
+        if own:  # our service answers {"output": value}, so a bare string stays JSON
+            if not isinstance(output, dict) or "output" not in output:
+                return failure(f"the answer of {name} is not deployer's envelope: {output!r}"[:300])
+            output = output["output"]
     except BentoMLException as exc:
         if getattr(exc.error_code, "value", None) == 504:  # BentoML's traffic timeout
             return failure(

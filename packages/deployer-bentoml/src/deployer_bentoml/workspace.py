@@ -21,7 +21,13 @@ from typing import Any
 
 import yaml
 
-from deployer.plugin import DeployFailedError, RunnerContext, module_file, template_context
+from deployer.plugin import (
+    DeployFailedError,
+    RunnerContext,
+    install_entry_loader,
+    module_file,
+    template_context,
+)
 
 GENERATED_MARKER = "deployer-bentoml: generated"
 LOAD_FAILED_MARKER = "deployer-bentoml: loading failed"  # logged by the generated service.py
@@ -32,6 +38,7 @@ BENTOFILE = "bentofile.yaml"
 OWN_SERVICE_CLASS = "DeployerService"
 OWN_API = "run"
 LOAD_FUNCTIONS = ("load", "load_model", "setup")
+DEFAULT_THREADS = 64  # the local serving runtime's default max-concurrency
 _PLACEHOLDER = re.compile(r"\$\{?(deployer_[a-z0-9_]+)\}?")
 
 
@@ -69,7 +76,10 @@ def prepare(context: RunnerContext, *, target: str) -> ServiceSpec:
             _render_service(context, workspace / service_file)
         module = service_file.removesuffix(".py")
         spec = ServiceSpec(f"{module}:{OWN_SERVICE_CLASS}", OWN_API, own=True, apis=[OWN_API])
-        spec.load = find_load_step(workspace, context.run_interface.entrypoint)
+        # the generated service loads the entry point through core's serving runtime
+        install_entry_loader(workspace, context.run_interface)
+        if context.run_interface.entry_kind == "function":
+            spec.load = find_load_step(workspace, context.run_interface.entrypoint)
         settings = service_settings(context, target=target, load=spec.load)
         (workspace / SETTINGS_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
     if is_generated(workspace / BENTOFILE):
@@ -93,6 +103,10 @@ def service_settings(context: RunnerContext, *, target: str, load: str | None) -
     workers = int(context.options.get("workers") or 0)
     if workers > 0:
         settings["workers"] = workers
+    # BentoML runs a sync API in a thread pool of `threads` (its default: 1, so calls queue
+    # one behind another); ours lets them overlap like the local server's threads do
+    threads = int(context.options.get("threads") or DEFAULT_THREADS)
+    settings["threads"] = max(1, threads)
     resources = bentoml_resources(context, target=target)
     if resources:
         settings["resources"] = resources

@@ -96,6 +96,7 @@ _LAZY: dict[str, str] = {
     "IgnoreRules": "deployer.repo.ignore",
     # workspaces and templates
     "install_serving_runtime": "deployer.runtime.serving_install",
+    "install_entry_loader": "deployer.runtime.serving_install",
     "render_templates": "deployer.adapter.templates",
     "TEMPLATE_SUFFIX": "deployer.adapter.templates",
     "walk_files": "deployer.plugins.resources",

@@ -28,10 +28,13 @@ from typing import Any
 import httpx
 
 from deployer.plugin import (
+    SERVED_PATHS,
+    Connection,
     DeployerError,
     DeployFailedError,
     EnvelopeClient,
     PortRaceError,
+    Readiness,
     Runner,
     RunnerContext,
     RunnerError,
@@ -585,6 +588,33 @@ class DockerRunner(Runner):
             yield self._not_running("it is stopped")
             return
         yield from self.http.stream_envelopes("/stream", inputs)
+
+    # -- readiness, schema, connection --------------------------------------------------------
+
+    def readiness(self) -> Readiness:
+        """The container's runtime says loading/ready/failed on /readyz; a solution's own app
+        (its Dockerfile) knows only up or not."""
+        if self.state.get("mode") != "generated":
+            return super().readiness()
+        if not self.state.get("container_id") or not self.endpoint:
+            return Readiness(state="stopped")
+        if not self._container_running():
+            return Readiness(state="stopped", error="its container is not running")
+        return self.http.readiness(timeout=HEALTH_TIMEOUT)
+
+    def schema(self) -> dict[str, Any] | None:
+        if self.state.get("mode") == "generated" and self.endpoint:
+            published = self.http.schema(timeout=HEALTH_TIMEOUT)
+            if published is not None:
+                return published
+        return super().schema()
+
+    def connection(self) -> Connection:
+        if self.state.get("mode") != "generated":
+            return super().connection()
+        token = self._token()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return Connection(url=self.endpoint, headers=headers, paths=SERVED_PATHS)
 
     # -- health, status, logs ------------------------------------------------------------------
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deployer.plugin import DeployFailedError
+from deployer.plugin import DeployFailedError, install_entry_loader
 from deployer_langgraph.availability import check_graph_id
+
+if TYPE_CHECKING:
+    from deployer.plugin import RunInterface
 
 CONFIG_FILE = "langgraph.json"
 GENERATED_GRAPH = "./deployer_graph.py:graph"
@@ -59,15 +62,25 @@ def choose_graph_id(config: dict[str, Any], wanted: str) -> str:
     )
 
 
-def prepare(workspace: Path, options: dict[str, Any], *, fresh: bool = False) -> str:
+def prepare(
+    workspace: Path,
+    options: dict[str, Any],
+    *,
+    fresh: bool = False,
+    run_interface: RunInterface | None = None,
+) -> str:
     """Check langgraph.json, reference the solution's .env file, return the graph id to call.
 
     `fresh` (first deploy): a `.langgraph_api/` copied along with the solution holds threads
-    from the user's own `langgraph dev` runs, not this deployment's: it is dropped. Writes only
-    into the adapted copy, and only a langgraph.json the strategy generated.
+    from the user's own `langgraph dev` runs, not this deployment's: it is dropped. With
+    `run_interface`, core's serving runtime and the entry spec go beside deployer_graph.py,
+    which loads every entry kind that is not a graph through them. Writes only into the
+    adapted copy, and only a langgraph.json the strategy generated.
     """
     if fresh:
         shutil.rmtree(workspace / SERVER_FILES, ignore_errors=True)
+    if run_interface is not None:
+        install_entry_loader(workspace, run_interface)
     wanted = str(options.get("graph_id") or "agent")
     problem = check_graph_id(wanted)
     if problem:

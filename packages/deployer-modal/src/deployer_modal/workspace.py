@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deployer.plugin import DeployFailedError
+from deployer.plugin import DeployFailedError, install_entry_loader
 
 if TYPE_CHECKING:
     from deployer.plugin import RunnerContext
@@ -98,5 +98,8 @@ def write(workspace: Path, settings: dict[str, Any]) -> Path:
 
 
 def prepare(context: RunnerContext) -> Path:
-    """Write the settings of this deploy into the adapted workspace (before importing it)."""
+    """Write the settings of this deploy into the adapted workspace (before importing it),
+    with core's serving runtime and the entry spec, through which modal_app.py loads the
+    entry point (in the container: they travel in the image with the solution's code)."""
+    install_entry_loader(context.adapted_path, context.run_interface)
     return write(context.adapted_path, build(context))

@@ -43,6 +43,7 @@ from deployer.repo.entrypoints import (
 from deployer.repo.ignore import copy_solution
 from deployer.repo.shapes import resolve_candidate
 from deployer.repo.solution import check_solution_path
+from deployer.runtime.serving_install import install_entry_loader
 
 if TYPE_CHECKING:
     from deployer.deployment.plan import DeploymentPlan
@@ -135,7 +136,12 @@ class AdapterAgent:
             else:
                 try:
                     chosen, detected = detected_entry(
-                        work, entrypoint, source, kinds, strategy.name
+                        work,
+                        entrypoint,
+                        source,
+                        kinds,
+                        strategy.name,
+                        dict(strategy.config.refused_entry_kinds),
                     )
                 except EntrypointError as exc:
                     if adaptation == "templates" or entrypoint or agent_name is None:
@@ -169,6 +175,9 @@ class AdapterAgent:
                 smoke = self.registry.smoke_check(strategy, work, interface)
                 if smoke:
                     raise AdaptationError(f"the {strategy.name} smoke check failed: {smoke}")
+            if strategy.config.entry_loader:
+                install_entry_loader(work, interface)
+                notes.append("serving runtime and entry spec installed (deployer_runtime/)")
             os.replace(work, target)
         except DeployerError as exc:
             if log_path is not None:
@@ -269,13 +278,19 @@ def _keep_failed_log(log_path: Path, label: str, error: DeployerError) -> None:
 
 
 def detected_entry(
-    work: Path, entrypoint: str | None, source: Path, kinds: list[str], strategy: str
+    work: Path,
+    entrypoint: str | None,
+    source: Path,
+    kinds: list[str],
+    strategy: str,
+    refusals: dict[str, str] | None = None,
 ) -> tuple[str, RunInterface | None]:
     """The entry point and, for anything but a plain function named as before, the
     RunInterface `repo.shapes` read for it (kind, flavor, method, setup, signature, source).
     Explicit and `[tool.deployer]` functions resolve as they always did; everything else goes
     through the manifests and detected candidates, whose errors name the user's directory. A
-    kind the strategy cannot run is refused in one line, naming the strategies' way out."""
+    kind the strategy cannot run is refused in one line, with the strategy's reason (its
+    config.yaml `refused_entry_kinds`) and the way out."""
     explicit = entrypoint or declared_entrypoint(work)
     if explicit and ENTRYPOINT_PATTERN.fullmatch(explicit) and "." not in explicit.split(":")[1]:
         with contextlib.suppress(EntrypointError):
@@ -284,10 +299,13 @@ def detected_entry(
     candidate = resolve_candidate(work, explicit, display=str(source), strict_manifests=False)
     if candidate.entry_kind not in kinds:
         what = " ".join(filter(None, [candidate.flavor, candidate.entry_kind]))
+        why = (refusals or {}).get(candidate.entry_kind)
         raise EntrypointError(
             f"{source}: the entry point {candidate.entrypoint} is a {what} "
             f"(from {candidate.source}), which the {strategy} strategy cannot run "
-            f"(it runs: {', '.join(kinds)})",
+            + (
+                f"({why}; it runs: {', '.join(kinds)})" if why else f"(it runs: {', '.join(kinds)})"
+            ),
             hint="deploy it with a strategy that runs it (local in process mode serves every "
             "kind), or pass --entrypoint module:function naming a function that wraps it",
         )

@@ -129,6 +129,18 @@ class StrategyConfig(_Strict):
         description="The entry kinds the strategy can run (function, class, graph, asgi, wsgi, "
         "modal_function, gradio); or, per value of `target_option`, a mapping",
     )
+    entry_loader: bool = Field(
+        default=False,
+        description="The strategy's generated wrapper loads the entry point through core's "
+        "serving runtime (deployer_runtime.embedded): every adapted workspace then gets the "
+        "runtime and the entry spec, so the copy runs on its own (langgraph build, bentoml "
+        "build, modal deploy)",
+    )
+    refused_entry_kinds: dict[EntryKind, str] = Field(
+        default_factory=dict,
+        description="Why the strategy does not run an entry kind it leaves out of entry_kinds "
+        "(one line each); deploy tells it when it refuses such an entry point",
+    )
     required_files: list[str] = Field(
         default_factory=list, description="Files an adapted workspace must contain"
     )

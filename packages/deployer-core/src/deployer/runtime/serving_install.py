@@ -6,10 +6,15 @@ are copied rather than imported from here.
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from deployer.runtime.serving import PACKAGE_NAME
+from deployer.runtime.serving import PACKAGE_NAME, SPEC_FILE
+
+if TYPE_CHECKING:
+    from deployer.models import RunInterface
 
 _SOURCE = "deployer.runtime.serving"
 
@@ -40,3 +45,13 @@ def install_serving_runtime(workspace: Path) -> list[str]:
         destination.write_bytes(source.joinpath(name).read_bytes())
         written.append(f"{PACKAGE_NAME}/{name}")
     return written
+
+
+def install_entry_loader(workspace: Path, run_interface: RunInterface) -> list[str]:
+    """The runtime plus the entry spec (`deployer_entry.json`), for a strategy whose generated
+    wrapper loads the entry point itself through `deployer_runtime.embedded` (BentoML,
+    LangGraph, Modal): every entry kind then loads as it does on the local server."""
+    written = install_serving_runtime(workspace)
+    spec = json.dumps(run_interface.model_dump(mode="json"), indent=2) + "\n"
+    (workspace / SPEC_FILE).write_text(spec, encoding="utf-8")
+    return [*written, SPEC_FILE]

@@ -6,6 +6,7 @@ point, as users get it). A failure names the rule that broke and how to fix it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -70,7 +71,200 @@ def broke(rule: str, problem: str, fix: str) -> None:
     pytest.fail(f"conformance rule '{rule}' broke: {problem}\n  how to fix: {fix}", pytrace=False)
 
 
-class ConformanceSuite:
+# -- entry kinds: one round trip per kind the strategy declares (config.yaml entry_kinds) ------
+#
+# A separate, additive block: each kind that is not a plain function gets a small solution
+# written the way its ecosystem writes it, deployed with the strategy's round-trip options and
+# called once. A kind's solution names the package it imports; where that package is not
+# installed here the round trip is skipped as a missing real component.
+
+
+@dataclasses.dataclass(frozen=True)
+class KindSolution:
+    """A solution of one entry kind, the input to send it and the answer it must give."""
+
+    files: dict[str, str]
+    inputs: dict[str, Any]
+    output: Any
+    needs: str | None = None  # the module its code imports (also its requirements.txt)
+
+
+KIND_SOLUTIONS: dict[str, KindSolution] = {
+    "class": KindSolution(
+        {
+            "handler.py": (
+                "class Handler:\n"
+                "    def load(self):\n"
+                '        self.prefix = "loaded:"\n\n'
+                "    def predict(self, text: str) -> str:\n"
+                "        return self.prefix + text\n"
+            )
+        },
+        {"text": "hi"},
+        "loaded:hi",
+    ),
+    "graph": KindSolution(
+        {
+            "agent.py": (
+                "from typing import TypedDict\n\n"
+                "from langgraph.graph import END, START, StateGraph\n\n\n"
+                "class State(TypedDict, total=False):\n"
+                "    text: str\n"
+                "    upper: str\n\n\n"
+                "def shout(state: State) -> State:\n"
+                '    return {"upper": state["text"].upper()}\n\n\n'
+                "builder = StateGraph(State)\n"
+                'builder.add_node("shout", shout)\n'
+                'builder.add_edge(START, "shout")\n'
+                'builder.add_edge("shout", END)\n'
+                "graph = builder.compile()\n"
+            ),
+            "langgraph.json": (
+                '{"dependencies": ["."], "graphs": {"agent": "./agent.py:graph"}}\n'
+            ),
+            "requirements.txt": "langgraph\n",
+        },
+        {"text": "hi"},
+        {"text": "hi", "upper": "HI"},
+        needs="langgraph",
+    ),
+    "asgi": KindSolution(
+        {
+            "main.py": (
+                "from fastapi import FastAPI\n"
+                "from pydantic import BaseModel\n\n"
+                "app = FastAPI()\n\n\n"
+                "class Item(BaseModel):\n"
+                "    text: str\n\n\n"
+                '@app.post("/shout")\n'
+                "def shout(item: Item) -> dict:\n"
+                '    return {"upper": item.text.upper()}\n'
+            ),
+            "requirements.txt": "fastapi\n",
+        },
+        {"text": "hi"},
+        {"upper": "HI"},
+        needs="fastapi",
+    ),
+    "wsgi": KindSolution(
+        {
+            "app.py": (
+                "from flask import Flask, jsonify, request\n\n"
+                "app = Flask(__name__)\n\n\n"
+                '@app.post("/shout")\n'
+                "def shout():\n"
+                '    return jsonify(upper=request.get_json()["text"].upper())\n'
+            ),
+            "requirements.txt": "flask\n",
+        },
+        {"text": "hi"},
+        {"upper": "HI"},
+        needs="flask",
+    ),
+    "gradio": KindSolution(
+        {
+            "app.py": (
+                "import gradio as gr\n\n\n"
+                "def shout(text: str) -> str:\n"
+                "    return text.upper()\n\n\n"
+                'demo = gr.Interface(fn=shout, inputs="text", outputs="text")\n'
+            ),
+            "requirements.txt": "gradio\n",
+        },
+        {"text": "hi"},
+        "HI",
+        needs="gradio",
+    ),
+    "modal_function": KindSolution(
+        {
+            "app.py": (
+                "import modal\n\n"
+                'app = modal.App("conformance-kind")\n\n\n'
+                "@app.function()\n"
+                "def shout(text: str) -> str:\n"
+                "    return text.upper()\n"
+            ),
+            "requirements.txt": "modal\n",
+        },
+        {"text": "hi"},
+        "HI",
+        needs="modal",
+    ),
+}
+
+
+class EntryKindRoundTrips:
+    """Mixed into ConformanceSuite: a deploy and a call for each declared non-function kind.
+
+    A strategy package that must leave a kind out of its CI run lists it in
+    `skip_entry_kinds` (with the reason in its test file); declaring less in config.yaml is
+    the honest alternative.
+    """
+
+    strategy: ClassVar[str]
+    round_trip_options: ClassVar[dict[str, Any] | None]
+    startup_timeout: ClassVar[float]
+    skip_entry_kinds: ClassVar[tuple[str, ...]] = ()
+
+    @pytest.mark.parametrize("kind", sorted(KIND_SOLUTIONS))
+    def test_round_trip_of_each_declared_entry_kind(
+        self,
+        kind: str,
+        registry: StrategyRegistry,
+        tmp_path: Path,
+        request: pytest.FixtureRequest,
+    ) -> None:
+        import importlib.util
+
+        from deployer.deployment.factory import DeploymentFactory
+        from deployer.models import DeployConfig, SolutionResult
+
+        if self.round_trip_options is None:
+            pytest.skip(f"{self.strategy} declares it cannot run on this machine")
+        config = registry.get_strategy(self.strategy).config
+        declared = config.entry_kinds_for(config.resolve_options(self.round_trip_options))
+        if kind not in declared or kind in self.skip_entry_kinds:
+            pytest.skip(f"{self.strategy} does not declare the entry kind {kind}")
+        solution = KIND_SOLUTIONS[kind]
+        missing = solution.needs and importlib.util.find_spec(solution.needs) is None
+        availability = registry.availability(self.strategy, self.round_trip_options)
+        if missing or not availability.available:
+            request.applymarker(pytest.mark.real)
+            why = f"{solution.needs} is not installed" if missing else availability.reason
+            pytest.skip(f"the {kind} round trip on {self.strategy} cannot run here: {why}")
+        source = tmp_path / f"kind-{kind}"
+        for relative, text in solution.files.items():
+            (source / relative).parent.mkdir(parents=True, exist_ok=True)
+            (source / relative).write_text(text, encoding="utf-8")
+        deploy = DeployConfig(
+            solution=SolutionResult(code_path=source),
+            strategy=self.strategy,
+            options=self.round_trip_options,
+            name=f"kind-{kind.replace('_', '-')}",
+            startup_timeout=self.startup_timeout,
+        )
+        try:
+            software = DeploymentFactory(registry).create(deploy)
+        except DeployerError as exc:
+            broke(
+                f"entry kind {kind}: deploy",
+                exc.message,
+                exc.hint or f"load {kind} entry points (or leave {kind} out of entry_kinds)",
+            )
+        try:
+            result = software.run(solution.inputs)
+            if result != {"status": "success", "output": solution.output}:
+                broke(
+                    f"entry kind {kind}: run",
+                    f"{solution.inputs} gave {result}, not {solution.output!r}",
+                    "load the entry point through core's serving runtime "
+                    "(install_entry_loader + deployer_runtime.embedded)",
+                )
+        finally:
+            software.remove()
+
+
+class ConformanceSuite(EntryKindRoundTrips):
     """The rules every deployer strategy package must satisfy. Subclass and set `strategy`."""
 
     strategy: ClassVar[str] = ""

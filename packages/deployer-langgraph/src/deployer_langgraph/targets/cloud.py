@@ -47,7 +47,12 @@ class LangGraphCloudRunner(LangGraphRunner):
 
     def deploy(self) -> None:
         self.stop()
-        graph_id = workspace.prepare(self.context.adapted_path, self.context.options, fresh=True)
+        graph_id = workspace.prepare(
+            self.context.adapted_path,
+            self.context.options,
+            fresh=True,
+            run_interface=self.context.run_interface,
+        )
         self._connect(graph_id)
 
     def start(self) -> None:

@@ -56,7 +56,12 @@ class LangGraphDevRunner(LangGraphRunner, ProcessServerRunner):
 
     def deploy(self) -> None:
         self.stop()
-        graph_id = workspace.prepare(self.context.adapted_path, self.context.options, fresh=True)
+        graph_id = workspace.prepare(
+            self.context.adapted_path,
+            self.context.options,
+            fresh=True,
+            run_interface=self.context.run_interface,
+        )
         self._start(graph_id, reuse_overlay=False)
 
     def start(self) -> None:

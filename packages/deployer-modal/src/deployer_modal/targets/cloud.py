@@ -114,7 +114,7 @@ class ModalCloudRunner(ModalRunner):
                 "running": False,
                 "app_name": ctx.name,
                 "environment": self.environment,
-                "variant": "cls" if module.LOAD_STEP else "function",
+                "variant": "cls" if module.CLASS_VARIANT else "function",
                 "web": bool(module.WEB),
             }
             self._deploy_app(module)

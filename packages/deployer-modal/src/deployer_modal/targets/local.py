@@ -79,7 +79,7 @@ class ModalLocalRunner(ModalRunner):
                         hint=sdk.where(exc, self.context.adapted_path),
                     ) from None
                 self._module = module
-                self.state["variant"] = "cls" if module.LOAD_STEP else "function"
+                self.state["variant"] = "cls" if module.CLASS_VARIANT else "function"
             return self._call
 
     def _unload(self) -> None:
@@ -90,7 +90,7 @@ class ModalLocalRunner(ModalRunner):
 
 def _local_call(module: ModuleType) -> Callable[[dict[str, Any]], Any]:
     """The generated app's entry point called with `.local()`, its load step run once now."""
-    if module.LOAD_STEP:
+    if module.CLASS_VARIANT:
         instance = getattr(module, CLASS_NAME)()
         instance.warm.local()  # @modal.enter() runs the load step before the first method
         method = instance.run
