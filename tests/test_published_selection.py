@@ -45,3 +45,26 @@ def test_natural_strategy_ranks_first(ranker: SelectorAgent, fixture: str) -> No
     ranking = ranker.rank(SolutionResult(code_path=PUBLISHED / fixture))
     assert ranking[0].strategy == expected, [(r.strategy, r.score, r.reasons) for r in ranking]
     assert ranking[0].score > ranking[1].score  # not settled by a tie
+
+
+GPU_COG = {
+    "cog.yaml": 'build:\n  gpu: true\n  python_version: "3.11"\n  python_packages:\n'
+    '    - "torch==2.3.0"\npredict: "predict.py:Predictor"\n',
+    "predict.py": "from cog import BasePredictor, Input\n\n\nclass Predictor(BasePredictor):\n"
+    "    def predict(self, x: int = Input(default=1)) -> int:\n        return x * 2\n",
+}
+
+
+def test_a_manifest_asking_for_a_gpu_moves_towards_gpu_strategies(
+    ranker: SelectorAgent, tmp_path: Path
+) -> None:
+    for name, text in GPU_COG.items():
+        (tmp_path / name).write_text(text)
+    with_gpu = {row.strategy: row for row in ranker.rank(SolutionResult(code_path=tmp_path))}
+    (tmp_path / "cog.yaml").write_text(GPU_COG["cog.yaml"].replace("gpu: true", "gpu: false"))
+    without = {row.strategy: row for row in ranker.rank(SolutionResult(code_path=tmp_path))}
+    assert with_gpu["modal"].score > without["modal"].score
+    assert with_gpu["local"].score < without["local"].score
+    assert "cog.yaml asks for a GPU (+3)" in with_gpu["modal"].reasons
+    order = list(with_gpu)
+    assert order.index("modal") < order.index("local")

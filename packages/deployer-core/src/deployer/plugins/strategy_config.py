@@ -95,6 +95,11 @@ class Signals(_Strict):
         default_factory=dict, description="literal text in .py files -> weight"
     )
     goal_words: dict[str, float] = Field(default_factory=dict)
+    gpu: float = Field(
+        default=0.0,
+        description="Added when the solution's manifest asks for a GPU (cog.yaml build.gpu, "
+        "Truss resources.accelerator/use_gpu): positive where GPUs can be had, negative where not",
+    )
 
 
 class RunInterfaceDefaults(_Strict):

@@ -28,6 +28,8 @@ class RepoDigest:
     code_sample: str = ""
     readme: str = ""
     truncated: bool = False
+    gpu: str | None = None  # the GPU its manifest asks for (cog.yaml build.gpu, Truss ...)
+    gpu_source: str | None = None
 
 
 def normalise_dependency(name: str) -> str:
@@ -39,10 +41,17 @@ def read_requirements(root: Path) -> set[str]:
     """Dependency names the solution declares anywhere: requirements files, pyproject.toml,
     and its manifests (cog.yaml, Truss, bentofile, langgraph.json, setup.py, ...), read by
     `repo.project.solution_dependencies`. A malformed file is left to deploy to report."""
+    return _declared(root)[0]
+
+
+def _declared(root: Path) -> tuple[set[str], str | None, str | None]:
+    """(dependency names, the GPU a manifest asks for, which manifest said so)."""
     try:
-        return solution_dependencies(root).requirements.names
+        declared = solution_dependencies(root)
     except UsageError:
-        return set()
+        return set(), None, None
+    asking = next((m.file for m in declared.manifests if m.gpu), None)
+    return declared.requirements.names, declared.gpu, asking
 
 
 def _imports(source: str) -> set[str]:
@@ -94,7 +103,7 @@ def scan_repository(
             sample.append(source[: max_sample_chars - size])
             size += len(sample[-1])
     digest.code_sample = "\n".join(sample)
-    digest.dependencies = read_requirements(root)
+    digest.dependencies, digest.gpu, digest.gpu_source = _declared(root)
     digest.readme = read_readme(root)
     return digest
 

@@ -47,6 +47,9 @@ def score_strategy(strategy: Strategy, digest: RepoDigest, goal: str) -> tuple[f
         if text in digest.code_sample:
             score += weight
             reasons.append(f"code mentions {text!r} ({weight:+g})")
+    if digest.gpu and signals.gpu:
+        score += signals.gpu
+        reasons.append(f"{digest.gpu_source or 'its manifest'} asks for a GPU ({signals.gpu:+g})")
     words = set(re.findall(r"[a-z0-9][a-z0-9-]*", goal.lower()))
     lowered_goal = goal.lower()
     for word, weight in signals.goal_words.items():
