@@ -79,9 +79,10 @@ def start_serve(http_port: int) -> None:
         raise DeployFailedError(f"Ray Serve did not start: {one_line(exc)}") from None
 
 
-def _app_class(workspace: Path) -> Any:
-    """The generated DeployerApp, loaded under a name unique to this workspace and pickled by
-    value, so two deployments in one process never share a module."""
+def _app_class(workspace: Path, class_name: str) -> Any:
+    """The generated deployment class `class_name`, its module loaded under a name unique to
+    this workspace and pickled by value, so two deployments in one process never share a
+    module. The module imports only ray and starlette here; the solution loads on replicas."""
     from ray import cloudpickle, serve
 
     name = f"deployer_ray_app_{abs(hash(str(workspace)))}"
@@ -94,7 +95,7 @@ def _app_class(workspace: Path) -> Any:
         sys.modules[name] = module
         spec.loader.exec_module(module)
         cloudpickle.register_pickle_by_value(module)
-    return serve.deployment(module.DeployerApp)
+    return serve.deployment(getattr(module, class_name))
 
 
 def deploy(
@@ -104,6 +105,7 @@ def deploy(
     deployment_options: dict[str, Any],
     address: str,
     runtime_env: dict[str, Any],
+    class_name: str = "DeployerApp",
 ) -> None:
     """serve.run the workspace's app; blocks until RUNNING or raises with the replica's error."""
     from ray import serve
@@ -113,7 +115,9 @@ def deploy(
     actor = dict(options.pop("ray_actor_options", {}))
     try:
         app = (
-            _app_class(workspace).options(name=app_name, ray_actor_options=actor, **options).bind()
+            _app_class(workspace, class_name)
+            .options(name=app_name, ray_actor_options=actor, **options)
+            .bind()
         )
         serve.run(app, name=app_name, route_prefix=route_prefix, blocking=False)
         serve_wait(app_name)

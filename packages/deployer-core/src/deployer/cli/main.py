@@ -368,13 +368,15 @@ def status(name: str, as_json: bool) -> None:
         "updated_at": info.updated_at.isoformat(),
         "entrypoint": info.run_interface.entrypoint if info.run_interface else None,
         "left_out": info.left_out,
+        "details": software.details() if healthy else {},
     }
     if as_json:
         emit_json(report)
         return
-    for key, value in report.items():
-        if value not in (None, [], ""):
-            shown = ", ".join(value) if isinstance(value, list) else value
+    details = report.pop("details")
+    for key, value in [*report.items(), *details.items()]:
+        if value not in (None, [], "", {}):
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else value
             click.echo(f"{key + ':':<16}{shown}")
 
 

@@ -113,6 +113,13 @@ class DeployedSoftware:
         except Exception:
             return False
 
+    def details(self) -> dict[str, Any]:
+        """What the strategy adds to `deployer status` (replicas, nodes, ...); {} if unknown."""
+        try:
+            return dict(self.runner.details())
+        except Exception:
+            return {}
+
     def status(self) -> DeploymentStatus:
         """The recorded status, corrected by a live health check for running deployments."""
         if self._info.status == "running" and not self.is_healthy():

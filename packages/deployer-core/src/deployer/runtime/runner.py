@@ -123,6 +123,11 @@ class Runner(ABC):
     def status(self) -> RunnerStatus:
         return "running" if self.is_healthy() else "stopped"
 
+    def details(self) -> dict[str, Any]:
+        """Facts only the platform knows, shown by `deployer status` (a Serve application's
+        replica count and nodes, say). JSON values; the default has none."""
+        return {}
+
 
 def tail_lines(text: str, tail: int | None) -> str:
     if tail is None or tail <= 0:
