@@ -5,6 +5,7 @@ replicas' logs, and the replica count and nodes in `deployer status`."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from click.testing import CliRunner
@@ -56,14 +57,17 @@ def test_class_with_load_step_is_loaded_once_per_replica(ray_deployments) -> Non
         TRUSS, name="greeter", options={"num_replicas": 2, "num_cpus": 0.25}
     )
     assert runner.context.run_interface.entry_kind == "class"
-    answers = [runner.run({"name": f"n{i}"}) for i in range(30)]
-    assert [a["output"]["text"] for a in answers] == [f"hello n{i}" for i in range(30)]
+    with ThreadPoolExecutor(8) as pool:  # concurrent, so that both replicas answer
+        answers = list(pool.map(lambda i: runner.run({"name": f"n{i}"}), range(60)))
+    assert [a["output"]["text"] for a in answers] == [f"hello n{i}" for i in range(60)]
     assert {a["output"]["loads"] for a in answers} == {1}
     assert runner.details()["replicas"] == 2
     assert runner.run({"wrong": 1})["status"] == "error"  # KeyError in predict: an envelope
     logs = runner.logs()
     pids = {a["output"]["pid"] for a in answers}
-    assert any(f"greeter loaded in pid {pid}" in logs for pid in pids), logs[-2000:]
+    assert len(pids) == 2  # one process per replica, each replica's load line in the logs
+    assert all(f"greeter loaded in pid {pid}" in logs for pid in pids), logs[-2000:]
+    assert runner.logs(tail=3).count("\n") <= 3
 
 
 FASTAPI_APP = {

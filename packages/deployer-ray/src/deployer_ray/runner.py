@@ -151,7 +151,7 @@ class RayRunner(Runner):
         except DeployFailedError:
             sdk.delete(self.app_name)
             raise
-        self.state["session_dir"] = sdk.session_dir()
+        self.state["session_dirs"] = sdk.session_dirs()
 
     def start(self) -> None:
         self.deploy()
@@ -246,13 +246,13 @@ class RayRunner(Runner):
         }
 
     def logs(self, tail: int | None = None) -> str:
-        """The replica logs Serve writes under the head's session dir (logs/serve/)."""
-        session = self.state.get("session_dir")
-        if not session:
-            return ""
-        folder = Path(session) / "logs" / "serve"
+        """The replica logs Serve writes under each node's session dir (logs/serve/): the
+        replicas' own lines, their print() and stderr (RAY_SERVE_LOG_TO_STDERR=0), and Serve's
+        access lines. Nodes on other machines keep theirs (see the Ray dashboard there)."""
         key = f"replica_{self.app_name}_"
         parts = []
-        for path in sorted(folder.glob(f"{key}*.log")) if folder.is_dir() else []:
-            parts.append(path.read_text(encoding="utf-8", errors="replace"))
+        for session in self.state.get("session_dirs") or []:
+            folder = Path(session) / "logs" / "serve"
+            for path in sorted(folder.glob(f"{key}*.log")) if folder.is_dir() else []:
+                parts.append(path.read_text(encoding="utf-8", errors="replace"))
         return tail_lines("".join(parts), tail)

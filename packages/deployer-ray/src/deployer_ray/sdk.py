@@ -5,6 +5,7 @@ Every ray error leaves here as one line (DeployFailedError / RunnerError), never
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ from deployer.plugin import DeployFailedError, RunnerError
 
 NAMESPACE = "deployer"
 APP_FILE = "deployer_ray_app.py"
+CONTROLLER_ACTOR = "SERVE_CONTROLLER_ACTOR"  # Serve's named controller actor and its namespace
+SERVE_NAMESPACE = "serve"
 
 
 def one_line(exc: BaseException) -> str:
@@ -195,24 +198,46 @@ def app_status(app_name: str) -> dict[str, Any]:
 
 
 def replica_nodes(app_name: str) -> list[str]:
-    """Node ids of this application's running replica actors."""
-    from ray.util.state import list_actors
+    """Node ids of this application's running replicas, from Serve's controller: the record
+    the dashboard serves as `GET /api/serve/applications` (ServeInstanceDetails), read from
+    the controller actor itself because the dashboard (and the state API) may be off."""
+    import ray
 
     try:
-        actors = list_actors(filters=[("state", "=", "ALIVE")], limit=1000)
+        controller = ray.get_actor(CONTROLLER_ACTOR, namespace=SERVE_NAMESPACE)
+        details = ray.get(controller.get_serve_instance_details.remote(), timeout=30)
     except Exception:
         return []
-    marker = f"SERVE_REPLICA::{app_name}#"
-    return sorted(a.node_id for a in actors if (a.name or "").startswith(marker))
+    app = (details.get("applications") or {}).get(app_name) or {}
+    return sorted(
+        replica["node_id"]
+        for deployment in (app.get("deployments") or {}).values()
+        for replica in deployment.get("replicas") or []
+        if str(replica.get("state", "")).endswith("RUNNING") and replica.get("node_id")
+    )
 
 
-def session_dir() -> str:
-    """The head's session directory, where Serve writes its replica logs (logs/serve/)."""
+def session_dirs() -> list[str]:
+    """The session directories (where Serve writes replica logs, logs/serve/) of the cluster's
+    live nodes that are on this machine: the head's first, then each node's, found from its
+    object store socket (<session dir>/sockets/plasma_store). A remote node's is left out."""
+    import ray
 
+    found: list[str] = []
+    with contextlib.suppress(Exception):
+        found.append(_session_dir())
     try:
-        return _session_dir()
+        nodes = ray.nodes()
     except Exception:
-        return ""
+        nodes = []
+    for node in nodes:
+        socket = node.get("ObjectStoreSocketName") or ""
+        if not node.get("Alive") or not socket:
+            continue
+        folder = Path(socket).parent.parent
+        if (folder / "logs").is_dir() and str(folder) not in found:
+            found.append(str(folder))
+    return found
 
 
 def _session_dir() -> str:
