@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -157,13 +158,27 @@ def test_autoscaling_grows_under_a_burst_and_shrinks_after(ray_deployments) -> N
         },
     )
     assert sdk.app_status("deployer-auto")["replicas"] == 1
+    busy = threading.Event()
+    busy.set()
+
+    def keep_calling() -> list[str]:
+        answers = []
+        while busy.is_set():
+            answers.append(runner.run({"seconds": 1.0})["status"])
+        return answers
+
     peak = 1
-    with ThreadPoolExecutor(6) as pool:
-        futures = [pool.submit(runner.run, {"seconds": 1.0}) for _ in range(60)]
-        for future in futures:
-            assert future.result()["status"] == "success"
+    with ThreadPoolExecutor(6) as pool:  # six callers: six requests in flight, target 1
+        callers = [pool.submit(keep_calling) for _ in range(6)]
+        for _ in range(180):  # the burst lasts until the second replica runs (bounded)
             peak = max(peak, sdk.app_status("deployer-auto")["replicas"])
+            if peak == 2:
+                break
+            time.sleep(1)
+        busy.clear()
+        statuses = [status for caller in callers for status in caller.result()]
     assert peak == 2
+    assert statuses and set(statuses) == {"success"}
     for _ in range(120):  # bounded wait: Serve scales down after downscale_delay_s
         if sdk.app_status("deployer-auto")["replicas"] == 1:
             break
