@@ -96,6 +96,7 @@ def test_status_reports_live_state(local_home: Path) -> None:
         assert shown["status"] == "running" and shown["healthy"] is True
         assert shown["strategy"] == "local" and shown["entrypoint"] == "main:predict"
         assert shown["uptime_seconds"] >= 0
+        assert shown["details"] == {}  # the local runner adds nothing (Runner.details default)
         text = runner.invoke(main, ["status", "s"]).output
         assert "status:" in text and "running" in text
     finally:

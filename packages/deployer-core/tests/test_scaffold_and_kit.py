@@ -19,6 +19,13 @@ from deployer.plugins.strategy_config import parse_strategy_config
 
 pytest_plugins = ["pytester"]
 
+# The inner sessions run in their own interpreter (runpytest_subprocess), never in this one:
+# pytester restores sys.modules after a test, dropping what an in-process inner session
+# imported. An inner session autoloads every installed plugin (pytest-randomly, which imports
+# numpy, even where the outer run says -p no:randomly), and a numpy dropped from sys.modules
+# cannot be imported again in the process ("cannot load module more than once per process"),
+# which broke every later test importing numpy (ray.serve does) in the combined session.
+
 
 def test_scaffold_writes_the_built_in_layout(tmp_path):
     root = new_strategy("my_cloud", tmp_path, summary="Run on my cloud.")
@@ -83,9 +90,9 @@ def test_plain_skip():
 def test_real_skips_fail_only_when_required(pytester, monkeypatch):
     pytester.makepyfile(REAL_TEST)
     monkeypatch.delenv("DEPLOYER_REQUIRE_REAL", raising=False)
-    pytester.runpytest().assert_outcomes(skipped=2)
+    pytester.runpytest_subprocess().assert_outcomes(skipped=2)
     monkeypatch.setenv("DEPLOYER_REQUIRE_REAL", "1")
-    result = pytester.runpytest()
+    result = pytester.runpytest_subprocess()
     result.assert_outcomes(failed=1, skipped=1)
     result.stdout.fnmatch_lines(["*a real component is missing*no daemon here*"])
 
@@ -101,7 +108,7 @@ class TestMissing(ConformanceSuite):
 def test_kit_failures_name_the_rule_and_the_fix(pytester, monkeypatch, tmp_path):
     monkeypatch.setenv("DEPLOYER_HOME", str(tmp_path / "home"))
     pytester.makepyfile(KIT_AGAINST_MISSING)
-    result = pytester.runpytest()
+    result = pytester.runpytest_subprocess()
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) >= 5
     result.stdout.fnmatch_lines(

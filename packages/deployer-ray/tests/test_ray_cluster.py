@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,10 +22,10 @@ NODE_FN = {
 }
 
 
-def test_two_replicas_serve_from_both_nodes(deployments, ray_cluster) -> None:
+def test_two_replicas_serve_from_both_nodes(ray_deployments) -> None:
     # Each node has 1 CPU and each replica asks for 1 (Serve's controller and proxy take 0):
     # two replicas can only run one per node.
-    runner = deployments.deploy(
+    runner = ray_deployments.deploy(
         NODE_FN,
         name="spread",
         options={"num_replicas": 2, "num_cpus": 1},
@@ -36,11 +37,14 @@ def test_two_replicas_serve_from_both_nodes(deployments, ray_cluster) -> None:
     assert {a["output"]["text"] for a in answers} == {f"T{i}" for i in range(60)}
     nodes = {a["output"]["node"] for a in answers}
     assert len(nodes) == 2, nodes
+    details = runner.details()  # what `deployer status` shows
+    assert details["replicas"] == 2 and details["serve_status"] == "RUNNING"
+    assert sorted(details["replica_nodes"]) == sorted(nodes)
 
 
-def test_broken_entry_point_fails_in_one_line(deployments) -> None:
+def test_broken_entry_point_fails_in_one_line(ray_deployments) -> None:
     with pytest.raises(DeployFailedError) as info:
-        deployments.deploy(
+        ray_deployments.deploy(
             {"main.py": "import not_a_module_xyz\n\n\ndef predict(text):\n    return text\n"},
             name="broken",
             entrypoint="main:predict",
@@ -70,8 +74,8 @@ LOAD_STEP = {
 }
 
 
-def test_load_step_runs_once_per_replica(deployments) -> None:
-    runner = deployments.deploy(
+def test_load_step_runs_once_per_replica(ray_deployments) -> None:
+    runner = ray_deployments.deploy(
         LOAD_STEP,
         name="cls",
         options={"num_replicas": 2, "num_cpus": 0.5},
@@ -86,8 +90,8 @@ def test_load_step_runs_once_per_replica(deployments) -> None:
     assert runner.run({"wrong": 1})["status"] == "error"
 
 
-def test_requirement_installed_through_runtime_env_pip(deployments) -> None:
-    runner = deployments.deploy(
+def test_requirement_installed_through_runtime_env_pip(ray_deployments) -> None:
+    runner = ray_deployments.deploy(
         {
             "requirements.txt": "python-slugify==8.0.4\n",
             "main.py": """
@@ -107,13 +111,13 @@ def test_requirement_installed_through_runtime_env_pip(deployments) -> None:
     }
 
 
-def test_stop_deletes_only_this_application(deployments, ray_cluster) -> None:
+def test_stop_deletes_only_this_application(ray_deployments) -> None:
     from deployer_ray import sdk
 
-    keep = deployments.deploy(
+    keep = ray_deployments.deploy(
         NODE_FN, name="keep", options={"num_cpus": 0.25}, entrypoint="main:predict"
     )
-    gone = deployments.deploy(
+    gone = ray_deployments.deploy(
         NODE_FN, name="gone", options={"num_cpus": 0.25}, entrypoint="main:predict"
     )
     gone.stop()
@@ -122,9 +126,9 @@ def test_stop_deletes_only_this_application(deployments, ray_cluster) -> None:
     assert keep.run({"text": "x"})["output"]["text"] == "X"
     assert sdk.app_status("deployer-gone")["status"] == "NOT_DEPLOYED"
     # reattached from saved state, as another process would
-    again = deployments.runner(keep.context, dict(keep.state))
+    again = ray_deployments.runner(keep.context, dict(keep.state))
     assert again.is_healthy()
-    assert again.info()["replicas"] == 1
+    assert again.details()["replicas"] == 1
 
 
 SLOW_FN = {
@@ -138,10 +142,10 @@ SLOW_FN = {
 }
 
 
-def test_autoscaling_grows_under_a_burst_and_shrinks_after(deployments) -> None:
+def test_autoscaling_grows_under_a_burst_and_shrinks_after(ray_deployments) -> None:
     from deployer_ray import sdk
 
-    runner = deployments.deploy(
+    runner = ray_deployments.deploy(
         SLOW_FN,
         name="auto",
         entrypoint="main:predict",
@@ -154,13 +158,27 @@ def test_autoscaling_grows_under_a_burst_and_shrinks_after(deployments) -> None:
         },
     )
     assert sdk.app_status("deployer-auto")["replicas"] == 1
+    busy = threading.Event()
+    busy.set()
+
+    def keep_calling() -> list[str]:
+        answers = []
+        while busy.is_set():
+            answers.append(runner.run({"seconds": 1.0})["status"])
+        return answers
+
     peak = 1
-    with ThreadPoolExecutor(6) as pool:
-        futures = [pool.submit(runner.run, {"seconds": 1.0}) for _ in range(60)]
-        for future in futures:
-            assert future.result()["status"] == "success"
+    with ThreadPoolExecutor(6) as pool:  # six callers: six requests in flight, target 1
+        callers = [pool.submit(keep_calling) for _ in range(6)]
+        for _ in range(180):  # the burst lasts until the second replica runs (bounded)
             peak = max(peak, sdk.app_status("deployer-auto")["replicas"])
+            if peak == 2:
+                break
+            time.sleep(1)
+        busy.clear()
+        statuses = [status for caller in callers for status in caller.result()]
     assert peak == 2
+    assert statuses and set(statuses) == {"success"}
     for _ in range(120):  # bounded wait: Serve scales down after downscale_delay_s
         if sdk.app_status("deployer-auto")["replicas"] == 1:
             break

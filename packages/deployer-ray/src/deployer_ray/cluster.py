@@ -66,12 +66,32 @@ def _wait(proc: subprocess.Popen[bytes], temp_dir: Path, ready: str, timeout: fl
     raise DeployFailedError(f"ray start did not come up within {timeout:.0f}s (see {log})")
 
 
+# Ray gives a new raylet a hard-coded 30 s to register with the GCS; on a loaded machine that
+# can pass before it has, and `ray start` gives up with this line. Starting again then works.
+_SLOW_START = "timed out during startup"
+
+
+def _start(
+    args: list[str], temp_dir: Path, timeout: float, attempts: int = 2
+) -> subprocess.Popen[bytes]:
+    """`ray start --block ...` until it reports the runtime started (a slow start retried)."""
+    for attempt in range(attempts):
+        proc = _spawn(args, temp_dir)
+        try:
+            _wait(proc, temp_dir, "Ray runtime started", timeout)
+            return proc
+        except DeployFailedError as exc:
+            stop_node(proc.pid)
+            if _SLOW_START not in exc.message or attempt == attempts - 1:
+                raise
+            (temp_dir / "ray-start.log").unlink(missing_ok=True)
+    raise AssertionError("unreachable")
+
+
 def start_head(temp_dir: Path, num_cpus: int = 2, timeout: float = 90.0) -> Node:
     """A head node on this machine, dashboard off, GCS on a port Ray picks."""
-    proc = _spawn(
-        ["--head", "--port=0", "--include-dashboard=false", f"--num-cpus={num_cpus}"], temp_dir
-    )
-    _wait(proc, temp_dir, "Ray runtime started", timeout)
+    args = ["--head", "--port=0", "--include-dashboard=false", f"--num-cpus={num_cpus}"]
+    proc = _start(args, temp_dir, timeout)
     address = (temp_dir / "ray_current_cluster").read_text(encoding="utf-8").strip()
     return Node(proc.pid, str(temp_dir), address)
 
@@ -87,8 +107,7 @@ def start_worker(
     args = [f"--address={address}", f"--num-cpus={num_cpus}"]
     if resources:
         args.append(f"--resources={json.dumps(resources)}")
-    proc = _spawn(args, temp_dir)
-    _wait(proc, temp_dir, "Ray runtime started", timeout)
+    proc = _start(args, temp_dir, timeout)
     return Node(proc.pid, str(temp_dir), address)
 
 

@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,14 +18,16 @@ import httpx
 
 from deployer.plugin import (
     DeployFailedError,
+    EnvelopeClient,
     Runner,
     RunnerError,
     failure,
     free_port,
     read_dependencies,
+    success,
     tail_lines,
 )
-from deployer_ray import cluster, sdk
+from deployer_ray import cluster, sdk, workspace
 from deployer_ray.availability import LOCAL, cluster_address
 
 DEFAULT_HTTP_PORT = 8000
@@ -40,11 +43,13 @@ def memory_bytes(text: str) -> int:
 
 
 class RayRunner(Runner):
-    capabilities: ClassVar[frozenset[str]] = frozenset({"logs", "restart"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"logs", "restart", "stream"})
 
     def __init__(self, context: Any, state: dict[str, Any] | None = None) -> None:
         super().__init__(context, state)
-        self._client: httpx.Client | None = None
+        self.http = EnvelopeClient(
+            lambda: self.endpoint, name=context.name, timeout=context.run_timeout
+        )
 
     # -- options ------------------------------------------------------------------------------
 
@@ -95,8 +100,9 @@ class RayRunner(Runner):
         deps = read_dependencies(Path(self.context.adapted_path))
         if not deps.empty:
             env["pip"] = list(deps.normalised)
-        if self.context.env:
-            env["env_vars"] = dict(self.context.env)
+        # the replicas' print() and stderr (a load step's output, a traceback) go to Serve's
+        # replica log, which `logs` reads, instead of the worker's stdout file
+        env["env_vars"] = {"RAY_SERVE_LOG_TO_STDERR": "0", **self.context.env}
         return env
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -126,7 +132,10 @@ class RayRunner(Runner):
         return address
 
     def deploy(self) -> None:
+        plan = workspace.prepare(Path(self.context.adapted_path), self.context.run_interface)
         address = self._ensure_cluster()
+        self.state.update(plan.as_state(), app_route=plan.route)
+        self.save_state()
         sdk.connect(address, self.runtime_env())
         sdk.start_serve(int(self.state["http_port"]))
         try:
@@ -137,11 +146,12 @@ class RayRunner(Runner):
                 self.deployment_options(),
                 address,
                 self.runtime_env(),
+                plan.deployment_class,
             )
         except DeployFailedError:
             sdk.delete(self.app_name)
             raise
-        self.state["session_dir"] = sdk.session_dir()
+        self.state["session_dirs"] = sdk.session_dirs()
 
     def start(self) -> None:
         self.deploy()
@@ -166,9 +176,7 @@ class RayRunner(Runner):
             self.close()
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self.http.close()
 
     # -- calls --------------------------------------------------------------------------------
 
@@ -182,26 +190,37 @@ class RayRunner(Runner):
     def provider(self) -> str | None:
         return "ray"
 
-    def client(self) -> httpx.Client:
-        if self._client is None:
-            self._client = httpx.Client(timeout=self.context.run_timeout)
-        return self._client
-
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        url = self.endpoint
-        if url is None:
+        if self.endpoint is None:
             return failure("the deployment is not deployed")
+        if self.state.get("entry_kind") == "asgi":
+            return self.run_asgi(inputs)
+        return self.http.post_envelope("", inputs, on_transport_error=self.unreachable)
+
+    def run_asgi(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """POST to the app's own route; its JSON answer is the output, an HTTP error the error."""
+        url = f"{self.endpoint}{self.state.get('app_route') or '/'}"
         try:
-            response = self.client().post(url, json=inputs)
+            response = self.http.client.post(url, json=inputs)
         except httpx.HTTPError as exc:
-            return failure(f"Ray Serve did not answer at {url}: {type(exc).__name__}: {exc}")
+            return self.unreachable(exc)
         try:
-            body = response.json()
+            body: Any = response.json()
         except ValueError:
-            return failure(f"Ray Serve answered HTTP {response.status_code} without JSON")
-        if not isinstance(body, dict) or body.get("status") not in ("success", "error"):
-            return failure(f"Ray Serve answered HTTP {response.status_code}: not an envelope")
-        return body
+            body = response.text
+        if response.is_success:
+            return success(body)
+        return failure(f"the app answered HTTP {response.status_code}: {str(body)[:500]}")
+
+    def stream(self, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Items of a generator entry point as the replica yields them (NDJSON over Serve)."""
+        if self.endpoint is None or self.state.get("entry_kind") == "asgi":
+            yield self.run(inputs)
+            return
+        yield from self.http.stream_envelopes("", inputs)
+
+    def unreachable(self, exc: httpx.HTTPError) -> dict[str, Any]:
+        return failure(f"Ray Serve did not answer at {self.endpoint}: {type(exc).__name__}")
 
     def is_healthy(self) -> bool:
         if not self.state.get("address"):
@@ -214,22 +233,26 @@ class RayRunner(Runner):
         except RunnerError:
             return False
 
-    def info(self) -> dict[str, Any]:
-        """For `deployer status`: Serve's status of the app, its replica count and nodes."""
+    def details(self) -> dict[str, Any]:
+        """For `deployer status`: Serve's status of the app, its replica count and their nodes."""
         sdk.connect(self.state["address"])
         status = sdk.app_status(self.app_name)
-        status["nodes"] = sdk.replica_nodes(self.app_name)
-        status.update(address=self.state["address"], endpoint=self.endpoint)
-        return status
+        return {
+            "serve_status": status["status"],
+            "replicas": status["replicas"],
+            "replica_nodes": sdk.replica_nodes(self.app_name),
+            "cluster": self.state["address"],
+            "entry_kind": self.state.get("entry_kind", "function"),
+        }
 
     def logs(self, tail: int | None = None) -> str:
-        """The replica logs Serve writes under the head's session dir (logs/serve/)."""
-        session = self.state.get("session_dir")
-        if not session:
-            return ""
-        folder = Path(session) / "logs" / "serve"
+        """The replica logs Serve writes under each node's session dir (logs/serve/): the
+        replicas' own lines, their print() and stderr (RAY_SERVE_LOG_TO_STDERR=0), and Serve's
+        access lines. Nodes on other machines keep theirs (see the Ray dashboard there)."""
         key = f"replica_{self.app_name}_"
         parts = []
-        for path in sorted(folder.glob(f"{key}*.log")) if folder.is_dir() else []:
-            parts.append(path.read_text(encoding="utf-8", errors="replace"))
+        for session in self.state.get("session_dirs") or []:
+            folder = Path(session) / "logs" / "serve"
+            for path in sorted(folder.glob(f"{key}*.log")) if folder.is_dir() else []:
+                parts.append(path.read_text(encoding="utf-8", errors="replace"))
         return tail_lines("".join(parts), tail)

@@ -5,6 +5,7 @@ Every ray error leaves here as one line (DeployFailedError / RunnerError), never
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ from deployer.plugin import DeployFailedError, RunnerError
 
 NAMESPACE = "deployer"
 APP_FILE = "deployer_ray_app.py"
+CONTROLLER_ACTOR = "SERVE_CONTROLLER_ACTOR"  # Serve's named controller actor and its namespace
+SERVE_NAMESPACE = "serve"
 
 
 def one_line(exc: BaseException) -> str:
@@ -79,9 +82,10 @@ def start_serve(http_port: int) -> None:
         raise DeployFailedError(f"Ray Serve did not start: {one_line(exc)}") from None
 
 
-def _app_class(workspace: Path) -> Any:
-    """The generated DeployerApp, loaded under a name unique to this workspace and pickled by
-    value, so two deployments in one process never share a module."""
+def _app_class(workspace: Path, class_name: str) -> Any:
+    """The generated deployment class `class_name`, its module loaded under a name unique to
+    this workspace and pickled by value, so two deployments in one process never share a
+    module. The module imports only ray and starlette here; the solution loads on replicas."""
     from ray import cloudpickle, serve
 
     name = f"deployer_ray_app_{abs(hash(str(workspace)))}"
@@ -94,7 +98,7 @@ def _app_class(workspace: Path) -> Any:
         sys.modules[name] = module
         spec.loader.exec_module(module)
         cloudpickle.register_pickle_by_value(module)
-    return serve.deployment(module.DeployerApp)
+    return serve.deployment(getattr(module, class_name))
 
 
 def deploy(
@@ -104,6 +108,7 @@ def deploy(
     deployment_options: dict[str, Any],
     address: str,
     runtime_env: dict[str, Any],
+    class_name: str = "DeployerApp",
 ) -> None:
     """serve.run the workspace's app; blocks until RUNNING or raises with the replica's error."""
     from ray import serve
@@ -113,7 +118,9 @@ def deploy(
     actor = dict(options.pop("ray_actor_options", {}))
     try:
         app = (
-            _app_class(workspace).options(name=app_name, ray_actor_options=actor, **options).bind()
+            _app_class(workspace, class_name)
+            .options(name=app_name, ray_actor_options=actor, **options)
+            .bind()
         )
         serve.run(app, name=app_name, route_prefix=route_prefix, blocking=False)
         serve_wait(app_name)
@@ -191,24 +198,46 @@ def app_status(app_name: str) -> dict[str, Any]:
 
 
 def replica_nodes(app_name: str) -> list[str]:
-    """Node ids of this application's running replica actors."""
-    from ray.util.state import list_actors
+    """Node ids of this application's running replicas, from Serve's controller: the record
+    the dashboard serves as `GET /api/serve/applications` (ServeInstanceDetails), read from
+    the controller actor itself because the dashboard (and the state API) may be off."""
+    import ray
 
     try:
-        actors = list_actors(filters=[("state", "=", "ALIVE")], limit=1000)
+        controller = ray.get_actor(CONTROLLER_ACTOR, namespace=SERVE_NAMESPACE)
+        details = ray.get(controller.get_serve_instance_details.remote(), timeout=30)
     except Exception:
         return []
-    marker = f"SERVE_REPLICA::{app_name}#"
-    return sorted(a.node_id for a in actors if (a.name or "").startswith(marker))
+    app = (details.get("applications") or {}).get(app_name) or {}
+    return sorted(
+        replica["node_id"]
+        for deployment in (app.get("deployments") or {}).values()
+        for replica in deployment.get("replicas") or []
+        if str(replica.get("state", "")).endswith("RUNNING") and replica.get("node_id")
+    )
 
 
-def session_dir() -> str:
-    """The head's session directory, where Serve writes its replica logs (logs/serve/)."""
+def session_dirs() -> list[str]:
+    """The session directories (where Serve writes replica logs, logs/serve/) of the cluster's
+    live nodes that are on this machine: the head's first, then each node's, found from its
+    object store socket (<session dir>/sockets/plasma_store). A remote node's is left out."""
+    import ray
 
+    found: list[str] = []
+    with contextlib.suppress(Exception):
+        found.append(_session_dir())
     try:
-        return _session_dir()
+        nodes = ray.nodes()
     except Exception:
-        return ""
+        nodes = []
+    for node in nodes:
+        socket = node.get("ObjectStoreSocketName") or ""
+        if not node.get("Alive") or not socket:
+            continue
+        folder = Path(socket).parent.parent
+        if (folder / "logs").is_dir() and str(folder) not in found:
+            found.append(str(folder))
+    return found
 
 
 def _session_dir() -> str:

@@ -396,13 +396,15 @@ def status(name: str, as_json: bool) -> None:
         "entry_kind": info.run_interface.entry_kind if info.run_interface else None,
         "capabilities": info.capabilities,
         "left_out": info.left_out,
+        "details": software.details() if healthy else {},
     }
     if as_json:
         emit_json(report)
         return
-    for key, value in report.items():
-        if value not in (None, [], ""):
-            shown = ", ".join(value) if isinstance(value, list) else value
+    details = report.pop("details")
+    for key, value in [*report.items(), *details.items()]:
+        if value not in (None, [], "", {}):
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else value
             click.echo(f"{key + ':':<16}{shown}")
 
 

@@ -136,6 +136,13 @@ class DeployedSoftware:
         """URL and headers (with the bearer token) for calling it without deployer."""
         return self.runner.connection()
 
+    def details(self) -> dict[str, Any]:
+        """What the strategy adds to `deployer status` (replicas, nodes, ...); {} if unknown."""
+        try:
+            return dict(self.runner.details())
+        except Exception:
+            return {}
+
     def status(self) -> DeploymentStatus:
         """The recorded status, corrected by a live readiness check for running deployments:
         `running` (ready), `loading` (its setup still runs) or `failed`."""

@@ -159,6 +159,11 @@ class Runner(ABC):
         """The URL and the headers a caller outside deployer needs (see `deployer endpoint`)."""
         return Connection(url=self.endpoint)
 
+    def details(self) -> dict[str, Any]:
+        """Facts only the platform knows, shown by `deployer status` (a Serve application's
+        replica count and nodes, say). JSON values; the default has none."""
+        return {}
+
 
 def static_schema(interface: RunInterface) -> dict[str, Any] | None:
     """The input schema of a recorded signature: names, types given as plain annotations,
