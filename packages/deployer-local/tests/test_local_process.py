@@ -416,3 +416,27 @@ def test_server_dying_mid_call(deployments) -> None:
     assert result["status"] == "error"
     assert "is not running" in result["error"]
     assert wait_until(lambda: not runner.is_healthy())
+
+
+def test_a_missing_module_leads_with_its_root_cause_and_the_manifest(deployments) -> None:
+    """The first line says what is missing; the hint says where to declare it (cog.yaml here,
+    the file this solution declares its dependencies in)."""
+    context = deployments.context(
+        {
+            "predict.py": "import not_installed_anywhere_pkg\n\ndef predict(x: int = 1):\n"
+            "    return x\n",
+            "cog.yaml": "build:\n  python_packages:\n    - packaging\n"
+            "predict: predict.py:predict\n",
+        }
+    )
+    runner = deployments.runner(context)
+    with pytest.raises(DeployFailedError) as caught:
+        runner.deploy()
+    first_line = caught.value.message.splitlines()[0]
+    assert first_line.endswith(
+        "could not import the entry point: ModuleNotFoundError: "
+        "No module named 'not_installed_anywhere_pkg'; last log lines:"
+    )
+    assert "'not_installed_anywhere_pkg' in cog.yaml build.python_packages" in (
+        caught.value.hint or ""
+    )

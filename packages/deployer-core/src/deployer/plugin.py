@@ -73,6 +73,8 @@ _LAZY: dict[str, str] = {
     "wait_until_ready": "deployer.runtime.processes",
     "read_tail": "deployer.runtime.processes",
     "log_excerpt": "deployer.runtime.processes",
+    "root_cause": "deployer.runtime.processes",
+    "missing_module_hint": "deployer.runtime.processes",
     "log_size": "deployer.runtime.processes",
     "check_port_free": "deployer.runtime.processes",
     "port_in_use_error": "deployer.runtime.processes",
@@ -92,6 +94,7 @@ _LAZY: dict[str, str] = {
     "read_requirements": "deployer.repo.requirements",
     "RequirementsError": "deployer.repo.requirements",
     "manifest_requirements": "deployer.repo.project",
+    "dependency_manifest": "deployer.repo.project",
     # which files of a solution ship (one rule set: defaults, .gitignore, .dockerignore...)
     "IgnoreRules": "deployer.repo.ignore",
     # workspaces and templates

@@ -39,8 +39,11 @@ from deployer.plugin import (
     RunnerContext,
     RunnerError,
     RunnerStatus,
+    dependency_manifest,
     failure,
     free_port,
+    missing_module_hint,
+    root_cause,
     success,
     tail_lines,
 )
@@ -381,11 +384,17 @@ class DockerRunner(Runner):
                     and self.state["network_mode"] == "host"
                 ):
                     raise PortRaceError(f"the server of {self.context.name} found its port taken")
+                excerpt = self._log_excerpt(container)
+                cause = root_cause(excerpt.replace("  | ", ""))
+                hint = missing_module_hint(cause, dependency_manifest(self.context.adapted_path))
                 raise DeployFailedError(
                     f"the container of {self.context.name} exited during start-up with code "
-                    f"{code}{f' ({meaning})' if meaning else ''}; its last lines:\n"
-                    + self._log_excerpt(container),
-                    hint=f"full output: deployer logs {self.context.name}",
+                    f"{code}{f' ({meaning})' if meaning else ''}"
+                    + (f": {cause}" if cause else "")
+                    + "; its last lines:\n"
+                    + excerpt,
+                    hint=(f"{hint}; " if hint else "")
+                    + f"full output: deployer logs {self.context.name}",
                 )
             if self.state["network_mode"] != "host" and not self.state.get("port"):
                 self.state["port"] = ct.published_port(container, self.state["container_port"])

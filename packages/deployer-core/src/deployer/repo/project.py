@@ -135,3 +135,26 @@ def manifest_requirements(root: Path) -> RequirementSet:
             continue
         out.extend(manifest.dependencies)
     return out
+
+
+MANIFEST_FIELDS = {
+    "cog.yaml": "cog.yaml build.python_packages",
+    "config.yaml": "config.yaml requirements",
+    "bentofile.yaml": "bentofile.yaml python.packages",
+    "langgraph.json": "langgraph.json dependencies",
+}
+
+
+def dependency_manifest(root: Path) -> str | None:
+    """Where this solution declares its dependencies (what an error should tell its author to
+    edit): requirements.txt, else the first manifest that lists some, else pyproject.toml."""
+    if (root / "requirements.txt").is_file():
+        return "requirements.txt"
+    try:
+        manifests = read_manifests(root)
+    except Exception:  # a malformed manifest is reported by the install, not here
+        manifests = []
+    for manifest in manifests:
+        if manifest.dependencies.names:
+            return MANIFEST_FIELDS.get(manifest.file, manifest.file)
+    return "pyproject.toml [project] dependencies" if (root / "pyproject.toml").is_file() else None

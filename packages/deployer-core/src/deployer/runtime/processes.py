@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -215,6 +216,31 @@ def log_size(path: Path) -> int:
 def log_excerpt(log_path: Path, offset: int, lines: int = LOG_LINES_ON_FAILURE) -> str:
     text = read_tail(log_path, lines, start=offset).rstrip()
     return f"; last log lines:\n{text}" if text else ""
+
+
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit)): (.+)$", re.MULTILINE)
+_MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
+
+
+def root_cause(log_text: str) -> str | None:
+    """The first exception line of a Python traceback in a log, e.g. `ModuleNotFoundError: No
+    module named 'x'`: Python prints a chain's cause first, so this is the root, not the last
+    wrapper (`ImportFailed: ...`) that carried it."""
+    found = _EXCEPTION_LINE.search(log_text)
+    return f"{found.group(1).rsplit('.', 1)[-1]}: {found.group(2).strip()}"[:300] if found else None
+
+
+def missing_module_hint(cause: str | None, declared_in: str | None = None) -> str | None:
+    """For `No module named 'x'`: where the dependency should have been declared."""
+    found = _MISSING_MODULE.search(cause or "")
+    if not found:
+        return None
+    top = found.group(1).split(".")[0]
+    where = declared_in or "requirements.txt"
+    return (
+        f"declare the package that provides {top!r} in {where} (its PyPI name may differ, "
+        "e.g. python-slugify for slugify), then deploy again"
+    )
 
 
 def exit_reason(code: int) -> str:

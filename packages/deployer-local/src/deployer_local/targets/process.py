@@ -30,13 +30,17 @@ from deployer.plugin import (
     RunnerContext,
     check_port_free,
     default_python,
+    dependency_manifest,
     ensure_venv,
     failure,
     install_serving_runtime,
     is_usable,
     log_excerpt,
     log_size,
+    missing_module_hint,
     port_in_use_error,
+    read_tail,
+    root_cause,
     venv_python,
     wait_until_ready,
 )
@@ -216,6 +220,7 @@ class LocalProcessRunner(ProcessServerRunner):
                 log_path=self.server_log,
                 log_offset=log_offset,
                 timeout=ctx.startup_timeout,
+                workspace=ctx.adapted_path,
             )
         except BaseException:
             self.stop()
@@ -232,6 +237,7 @@ def wait_ready(
     log_offset: int,
     timeout: float,
     headers: dict[str, str] | None = None,
+    workspace: Path | None = None,
 ) -> int:
     """Block until the server wrote its port and /readyz says ready (it answers 503 while
     the entry point loads); return the port. Its exit codes say why it stopped: 98 the port
@@ -252,10 +258,14 @@ def wait_ready(
             return port_in_use_error(requested_port)
         if code in (EXIT_IMPORT_FAILED, EXIT_LOAD_FAILED):
             what = "import" if code == EXIT_IMPORT_FAILED else "load"
+            cause = root_cause(read_tail(log_path, 200, start=log_offset))
+            declared = dependency_manifest(workspace) if workspace is not None else None
+            hint = missing_module_hint(cause, declared)
             return DeployFailedError(
                 f"the server of {name!r} could not {what} the entry point"
+                + (f": {cause}" if cause else "")
                 + log_excerpt(log_path, log_offset),
-                hint=f"full log: {log_path}",
+                hint=f"{hint}; full log: {log_path}" if hint else f"full log: {log_path}",
             )
         return None
 
