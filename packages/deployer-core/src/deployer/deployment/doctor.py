@@ -49,9 +49,10 @@ class Finding:
 
 def _recorded_pids(factory: DeploymentFactory) -> dict[str, set[int]]:
     recorded: dict[str, set[int]] = {}
-    for info in factory.store.list():
+    # the live records and every version's (one being deployed beside the live one counts)
+    for info in [*factory.store.list(), *factory.store.version_infos()]:
         pids = {info.runner_state.get("pid"), info.runner_state.get("pgid")}
-        recorded[info.name] = {int(p) for p in pids if isinstance(p, int)}
+        recorded.setdefault(info.name, set()).update(int(p) for p in pids if isinstance(p, int))
     return recorded
 
 
