@@ -85,7 +85,7 @@ def test_a_failing_new_version_leaves_the_old_one_serving(tmp_path, cleanup) -> 
     message = failed.value.message
     assert "version 2 of 'svc' failed, so svc stays on version 1 (still serving)" in message
     assert "broken v2" in message or "RuntimeError" in message
-    kept = Path(message.rsplit("log of the failed attempt: ", 1)[1].rstrip(")"))
+    kept = Path(failed.value.hint.split("log of the failed attempt: ", 1)[1].split(";")[0])
     assert kept.is_file() and kept.resolve().is_relative_to(deployer_home().resolve())
     assert "broken v2" in kept.read_text()
     assert len(results) > 3 and all(r == {"status": "success", "output": {"good": "x"}}

@@ -245,6 +245,13 @@ def select(
     help="Ship files matching this gitignore pattern although they look like secrets or "
     "match the ignore rules (repeatable).",
 )
+@click.option(
+    "--keep",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Older versions of NAME kept on disk for rollback (older ones are removed).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the DeploymentInfo as JSON.")
 @handle_errors
 def deploy(
@@ -264,9 +271,11 @@ def deploy(
     adaptation: str,
     env_files: tuple[str, ...],
     include: tuple[str, ...],
+    keep: int,
     as_json: bool,
 ) -> None:
-    """Select, adapt and deploy the solution at PATH."""
+    """Select, adapt and deploy the solution at PATH. An existing --name gets a new version,
+    made live once healthy (the old one keeps serving until then)."""
     from deployer.models import DeployConfig
     from deployer.repo.envfile import read_env_file
 
@@ -292,14 +301,15 @@ def deploy(
         include=list(include),
     )
     with progress_spinner(not as_json) as progress:
-        software = make_factory().create(config, progress)
+        software = make_factory().create(config, progress, keep=keep)
     info = software.info
     if as_json:
         emit_json(info.model_dump(mode="json"))
         return
     for note in info.left_out:
         click.echo(f"note: {note}", err=True)
-    click.echo(f"deployed {info.name} with {info.strategy} ({info.reasoning})")
+    version = f" version {info.version}" if info.version > 1 else ""
+    click.echo(f"deployed {info.name}{version} with {info.strategy} ({info.reasoning})")
     if info.endpoint:
         click.echo(f"endpoint: {info.endpoint}")
     click.echo(f"call it:  deployer run {info.name} '{{...}}'")
@@ -368,14 +378,23 @@ def status(name: str, as_json: bool) -> None:
         "updated_at": info.updated_at.isoformat(),
         "entrypoint": info.run_interface.entrypoint if info.run_interface else None,
         "left_out": info.left_out,
+        "version": info.version,
     }
+    from deployer.cli.lifecycle import recent_events
+
+    events = recent_events(name)
     if as_json:
-        emit_json(report)
+        emit_json(report | {"events": events})
         return
     for key, value in report.items():
         if value not in (None, [], ""):
             shown = ", ".join(value) if isinstance(value, list) else value
             click.echo(f"{key + ':':<16}{shown}")
+    if events:
+        click.echo("events:")
+        for event in events:
+            reason = f": {event['reason']}" if event["reason"] else ""
+            click.echo(f"  {event['at'][:19]}  v{event['version']} {event['kind']}{reason}")
 
 
 @main.command(name="ls")
@@ -627,3 +646,11 @@ def doctor(fix: bool, as_json: bool) -> None:
         click.echo(f"{state}{finding.kind}: {finding.what} -> {finding.action}{detail}")
     if not fix:
         click.echo("run `deployer doctor --fix` to clean these up")
+
+
+# -- a deployment's life (cli/lifecycle.py) --------------------------------------------------
+
+from deployer.cli.lifecycle import history, rollback  # noqa: E402
+
+main.add_command(history)
+main.add_command(rollback)

@@ -44,8 +44,8 @@ from deployer.models import (
     SolutionResult,
 )
 from deployer.paths import deployer_home, failed_dir, version_dir
-from deployer.repo.fingerprint import source_hash
 from deployer.plugins.registry import Strategy, StrategyRegistry
+from deployer.repo.fingerprint import source_hash
 from deployer.repo.solution import check_solution_path
 from deployer.runtime.processes import is_alive, pid_start_time
 from deployer.runtime.runner import Runner, RunnerContext
@@ -273,8 +273,11 @@ class DeploymentFactory:
                     f"deploying {name!r} with {strategy.name} failed: {type(exc).__name__}: {exc}"
                 )
             )
-            if kept is not None:
-                error.message += f" (log of the failed attempt: {kept})"
+            if kept is not None:  # the runner's "full log" hint names a path undone now
+                earlier = error.hint if error.hint and "full log" not in error.hint else None
+                error.hint = f"log of the failed attempt: {kept}" + (
+                    f"; {earlier}" if earlier else ""
+                )
             if error is exc:
                 raise
             raise error from exc

@@ -188,7 +188,7 @@ class StateStore:
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             for table in ("deployments", "versions", "events"):
-                db.execute(f"DELETE FROM {table} WHERE name = ?", (name,))  # noqa: S608
+                db.execute(f"DELETE FROM {table} WHERE name = ?", (name,))
             db.execute("COMMIT")
 
     # -- versions ----------------------------------------------------------------------------
@@ -229,10 +229,14 @@ class StateStore:
                 status = live.status
             found.append(
                 VersionRecord(
-                    version=version, status=status, live=is_live, reason=reason, info=info,
+                    version=version,
+                    status=status,
+                    live=is_live,
+                    reason=reason,
+                    info=info,
                     created_at=datetime.fromisoformat(created),
                     updated_at=datetime.fromisoformat(updated),
-                )  # fmt: skip
+                )
             )
         if not any(record.live for record in found):
             found.append(
@@ -255,12 +259,8 @@ class StateStore:
         """One more than any version `name` ever had (a removed number is never reused)."""
         live = self.get(name).version
         with self._connect() as db:
-            row = db.execute(
-                "SELECT MAX(version) FROM versions WHERE name = ?", (name,)
-            ).fetchone()
-            seen = db.execute(
-                "SELECT MAX(version) FROM events WHERE name = ?", (name,)
-            ).fetchone()
+            row = db.execute("SELECT MAX(version) FROM versions WHERE name = ?", (name,)).fetchone()
+            seen = db.execute("SELECT MAX(version) FROM events WHERE name = ?", (name,)).fetchone()
         return max(live, row[0] or 0, seen[0] or 0) + 1
 
     def has_version_row(self, name: str, version: int) -> bool:
@@ -307,9 +307,7 @@ class StateStore:
                 (name, -1 if limit is None else limit),
             ).fetchall()
         return [
-            DeploymentEvent(
-                name=name, version=v, kind=k, reason=r, at=datetime.fromisoformat(at)
-            )
+            DeploymentEvent(name=name, version=v, kind=k, reason=r, at=datetime.fromisoformat(at))
             for v, k, r, at in reversed(rows)
         ]
 

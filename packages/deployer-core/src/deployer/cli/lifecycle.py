@@ -1,0 +1,133 @@
+"""`deployer history`, `rollback` and `dev`: the life of one deployment across versions.
+
+Registered in cli/main.py with `main.add_command(...)`; the work is done in
+deployment/versions.py (and deployment/dev.py), this module only parses and prints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from deployer.cli.common import emit_json, handle_errors, make_factory, progress_spinner
+
+
+def complete_deployments(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of deployment names (from the state store; nothing on error)."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        from deployer.deployment.state import StateStore
+
+        names = StateStore().names()
+    except Exception:
+        return []
+    return [CompletionItem(name) for name in names if name.startswith(incomplete)]
+
+
+def complete_strategies(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of installed strategy names (plus auto)."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        from deployer.plugins.registry import default_entry_points
+
+        names = sorted({ep.name for ep in default_entry_points()} | {"auto"})
+    except Exception:
+        return []
+    return [CompletionItem(name) for name in names if name.startswith(incomplete)]
+
+
+def history_rows(name: str) -> list[dict[str, Any]]:
+    """The versions of `name` as plain rows, oldest first."""
+    rows = []
+    for record in make_factory().store.versions(name):
+        info = record.info
+        rows.append(
+            {
+                "version": record.version,
+                "live": record.live,
+                "status": record.status,
+                "created_at": info.created_at.isoformat(),
+                "source_hash": info.source_hash,
+                "strategy": info.strategy,
+                "endpoint": info.endpoint if record.live else None,
+                "on_disk": bool(info.adapted_path and info.adapted_path.is_dir()),
+                "reason": record.reason,
+            }
+        )
+    return rows
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  deployer history svc
+  deployer history svc --json | jq '.[] | select(.live)'
+"""
+)
+@click.argument("name", shell_complete=complete_deployments)
+@click.option("--json", "as_json", is_flag=True, help="Print a list of version objects.")
+@handle_errors
+def history(name: str, as_json: bool) -> None:
+    """List the versions of deployment NAME: time, source hash, strategy, status, which is live."""
+    rows = history_rows(name)
+    if as_json:
+        emit_json(rows)
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    from deployer.cli.common import stdout_console
+
+    table = Table("", "version", "status", "created", "source", "strategy", "note")
+    for row in rows:
+        note = row["reason"] or ("" if row["on_disk"] else "removed from disk")
+        cells = (
+            "*" if row["live"] else "",
+            str(row["version"]),
+            row["status"],
+            row["created_at"][:19].replace("T", " "),
+            row["source_hash"] or "-",
+            row["strategy"],
+            note,
+        )
+        table.add_row(*(escape(cell) for cell in cells))
+    stdout_console().print(table)
+    click.echo("* live")
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  deployer rollback svc           # back to the previous good version
+  deployer rollback svc --to 3
+"""
+)
+@click.argument("name", shell_complete=complete_deployments)
+@click.option("--to", "to", type=click.IntRange(min=1), help="The version to bring back.")
+@click.option("--json", "as_json", is_flag=True, help="Print the DeploymentInfo as JSON.")
+@handle_errors
+def rollback(name: str, to: int | None, as_json: bool) -> None:
+    """Bring an earlier version of NAME back and make it live once it is healthy."""
+    from deployer.deployment.versions import rollback as roll_back
+
+    factory = make_factory()
+    previous = factory.store.get(name).version
+    with progress_spinner(not as_json) as progress:
+        progress(f"starting {name} version {to or 'previous'}")
+        software = roll_back(factory, name, to, progress)
+    if as_json:
+        emit_json(software.info.model_dump(mode="json"))
+        return
+    endpoint = f" at {software.endpoint}" if software.endpoint else ""
+    click.echo(f"{name}: version {software.version} is live{endpoint} (was {previous})")
+
+
+def recent_events(name: str, limit: int = 10) -> list[dict[str, Any]]:
+    """The last events of `name` (oldest first) as plain rows, for `deployer status`."""
+    return [
+        event.model_dump(mode="json", exclude={"name"})
+        for event in make_factory().store.events(name, limit)
+    ]
