@@ -115,3 +115,48 @@ def test_two_redeploys_at_once_through_the_cli(local: Cli, tmp_path: Path) -> No
     assert refused.startswith("error: deployment 'svc' is being changed by another deployer")
     assert "Traceback" not in refused
     assert [r["version"] for r in local("history", "svc", "--json").json()] == [1, 2]
+
+
+def test_logs_since_json_and_follow_across_a_redeploy(local: Cli, tmp_path: Path) -> None:
+    import json
+    import time
+    from datetime import UTC, datetime
+
+    root = tmp_path / "sol"
+    root.mkdir()
+    (root / "main.py").write_text("def predict(name):\n    print('v1 says', name)\n    return 1\n")
+    assert deploy(local, root).code == 0
+    assert local("run", "svc", '{"name": "early"}').code == 0
+    rows = [json.loads(line) for line in local("logs", "svc", "--json").out.splitlines()]
+    said = next(r for r in rows if r["line"] == "v1 says early")
+    assert said["name"] == "svc" and said["version"] == 1 and said["at"]
+    time.sleep(1.2)  # stamps have whole seconds: keep both calls a second from the mark
+    mark = datetime.now(UTC).isoformat()
+    time.sleep(1.2)
+    assert local("run", "svc", '{"name": "late"}').code == 0
+    time.sleep(0.6)  # the runtime flushes its access log a few times a second
+    recent = local("logs", "svc", "--since", mark).out
+    assert "v1 says late" in recent and "v1 says early" not in recent
+    assert "v1 says early" in local("logs", "svc", "--since", "1h").out
+    bad = local("logs", "svc", "--since", "yesterday")
+    assert bad.code == 2 and "neither a duration" in bad.err and "Traceback" not in bad.err
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "deployer", "logs", "svc", "-f", "--json"],
+        env=local.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(1.5)
+        (root / "main.py").write_text(
+            "def predict(name):\n    print('v2 says', name)\n    return 2\n"
+        )
+        assert deploy(local, root).code == 0
+        assert local("run", "svc", '{"name": "new"}').code == 0
+        time.sleep(1.5)
+    finally:
+        local("rm", "svc")  # removed while following: the follower ends by itself
+    out, err = follower.communicate(timeout=30)
+    assert follower.returncode == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert any(r["line"] == "v2 says new" and r["version"] == 2 for r in lines), lines
+    assert any(r["line"] == "[deployer] svc is now version 2" for r in lines)
+    assert "deployment svc was removed" in err

@@ -131,3 +131,53 @@ def recent_events(name: str, limit: int = 10) -> list[dict[str, Any]]:
         event.model_dump(mode="json", exclude={"name"})
         for event in make_factory().store.events(name, limit)
     ]
+
+
+def show_logs(
+    software: Any, tail: int | None, follow: bool, since: str | None, as_json: bool
+) -> None:
+    """`deployer logs`: the tail, filtered by --since, as text or JSON lines; with --follow,
+    new output until the deployment is removed (or Ctrl-C)."""
+    import json
+
+    from deployer.runtime.logtime import dated_lines, parse_since
+
+    start = None
+    if since is not None:
+        try:
+            start = parse_since(since)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--since") from None
+    plain = start is None and not as_json
+
+    def lines_of(text: str) -> list[tuple[Any, str]]:
+        dated = dated_lines(text)
+        return [d for d in dated if start is None or d[0] is None or d[0] >= start]
+
+    def render(dated: list[tuple[Any, str]]) -> None:
+        for when, line in dated:
+            if not as_json:
+                click.echo(line)
+                continue
+            at = when.isoformat() if when else None
+            row = {"name": software.name, "version": software.version, "at": at, "line": line}
+            click.echo(json.dumps(row))
+
+    if not follow:
+        if plain:
+            click.echo(software.logs(tail), nl=False)
+            return
+        dated = lines_of(software.logs(None))
+        render(dated[-tail:] if tail else dated)
+        return
+    pending = ""
+    for chunk in software.follow_logs(tail=10 if tail is None else tail):
+        if plain:
+            click.echo(chunk, nl=False)
+            continue
+        complete, newline, pending = (pending + chunk).rpartition("\n")
+        if newline:
+            render(lines_of(complete))
+    if pending and not plain:
+        render(lines_of(pending))
+    click.echo(f"deployment {software.name} was removed", err=True)

@@ -446,17 +446,19 @@ def list_deployments(as_json: bool) -> None:
 @click.option(
     "--adaptation", is_flag=True, help="The coding agent's log from adapting NAME instead."
 )
+@click.option(
+    "--since", metavar="WHEN", help="Only lines written since: 30s, 10m, 2h, 1d or a date/time."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line (at, line, ...).")
 @handle_errors
-def logs(name: str, tail: int | None, follow: bool, adaptation: bool) -> None:
+def logs(
+    name: str, tail: int | None, follow: bool, adaptation: bool, since: str | None, as_json: bool
+) -> None:
     """Print the output of deployment NAME."""
     if not adaptation:
-        software = make_factory().attach(name)
-        if not follow:
-            click.echo(software.logs(tail), nl=False)
-            return
-        for chunk in software.follow_logs(tail=10 if tail is None else tail):
-            click.echo(chunk, nl=False)
-        click.echo(f"deployment {name} was removed", err=True)
+        from deployer.cli.lifecycle import show_logs
+
+        show_logs(make_factory().attach(name), tail, follow, since, as_json)
         return
     from deployer.paths import deployment_dir
     from deployer.runtime.runner import tail_lines

@@ -177,6 +177,9 @@ class DeployedSoftware:
             time.sleep(poll)
             if self._store is not None and self.name not in self._store.names():
                 return
+            if self._follow_new_version():  # a redeploy or rollback: follow the live log
+                yield f"[deployer] {self.name} is now version {self.version}\n"
+                seen = ""
             try:
                 now = self.runner.logs(None)
             except Exception:
