@@ -181,3 +181,68 @@ def show_logs(
     if pending and not plain:
         render(lines_of(pending))
     click.echo(f"deployment {software.name} was removed", err=True)
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  deployer dev ./my-model
+  deployer dev . --name api --env-file .env.local
+  deployer dev ./app --strategy local --option port=8000
+"""
+)
+@click.argument("path", type=click.Path())
+@click.option(
+    "--strategy",
+    default="local",
+    show_default=True,
+    shell_complete=complete_strategies,
+    help="Strategy to deploy with.",
+)
+@click.option("--name", help="Deployment name (default: the directory name plus a suffix).")
+@click.option("--entrypoint", help="module:function to call.")
+@click.option("--env", "env", multiple=True, metavar="K=V", help="Environment variable (secret).")
+@click.option(
+    "--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False), metavar="PATH"
+)
+@click.option("--option", "options", multiple=True, metavar="K=V", help="Strategy option.")
+@click.option("--startup-timeout", type=float, default=300.0, show_default=True)
+@handle_errors
+def dev(
+    path: str,
+    strategy: str,
+    name: str | None,
+    entrypoint: str | None,
+    env: tuple[str, ...],
+    env_files: tuple[str, ...],
+    options: tuple[str, ...],
+    startup_timeout: float,
+) -> None:
+    """Deploy PATH, then redeploy a new version whenever a file it ships changes; Ctrl-C
+    stops and removes the deployment. Needs the extra deployer-core[dev] (watchfiles)."""
+    from pathlib import Path
+
+    from deployer.cli.common import pairs, solution_from
+    from deployer.deployment.dev import DevLoop, sigterm_as_interrupt
+    from deployer.models import DeployConfig
+    from deployer.repo.envfile import read_env_file
+
+    environment: dict[str, str] = {}
+    for env_file in env_files:
+        environment.update(read_env_file(Path(env_file)))
+    environment.update(pairs(env, "--env"))
+    config = DeployConfig(
+        solution=solution_from(path, None),
+        strategy=strategy,
+        name=name,
+        entrypoint=entrypoint,
+        env=environment,
+        options=pairs(options, "--option"),
+        startup_timeout=startup_timeout,
+    )
+    loop = DevLoop(config, make_factory(), say=lambda text: click.echo(text, err=False))
+    try:
+        with sigterm_as_interrupt():
+            loop.run()
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)

@@ -652,7 +652,8 @@ def doctor(fix: bool, as_json: bool) -> None:
 
 # -- a deployment's life (cli/lifecycle.py) --------------------------------------------------
 
-from deployer.cli.lifecycle import history, rollback  # noqa: E402
+from deployer.cli.lifecycle import dev, history, rollback  # noqa: E402
 
 main.add_command(history)
 main.add_command(rollback)
+main.add_command(dev)

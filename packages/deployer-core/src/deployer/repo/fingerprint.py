@@ -13,9 +13,12 @@ from deployer.repo.ignore import IgnoreRules
 
 
 def source_hash(root: Path, include: tuple[str, ...] | list[str] = ()) -> str:
-    """sha256 over the kept files' relative paths and bytes (first 12 hex digits)."""
+    """sha256 over the shipped files' relative paths and bytes (first 12 hex digits)."""
     digest = hashlib.sha256()
-    for relative, entry in IgnoreRules(Path(root), include).walk():
+    rules = IgnoreRules(Path(root), include)
+    for relative, entry in rules.walk():
+        if rules.secret(relative):
+            continue  # never shipped, so never part of what a version is
         digest.update(relative.encode("utf-8", "surrogateescape") + b"\0")
         try:
             if entry.is_symlink():
