@@ -24,10 +24,13 @@ from deployer.cli.common import (
     emit_json,
     handle_errors,
     make_factory,
+    note,
     pairs,
     progress_spinner,
+    set_verbosity,
     solution_from,
     stdout_console,
+    verbosity,
 )
 
 
@@ -40,8 +43,12 @@ from deployer.cli.common import (
     callback=lambda ctx, _param, value: _print_versions(ctx) if value else None,
     help="Show the versions of deployer-core and every installed strategy, then exit.",
 )
-def main() -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Only results and errors: no progress, no notes.")
+@click.option("-v", "--verbose", is_flag=True, help="Print every step, and the cause of errors.")
+@click.pass_context
+def main(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     """Turn a code repository into running software: deployer deploy PATH, then deployer run."""
+    set_verbosity(ctx, quiet, verbose)
 
 
 def _print_versions(ctx: click.Context) -> None:
@@ -306,8 +313,11 @@ def deploy(
     if as_json:
         emit_json(info.model_dump(mode="json"))
         return
-    for note in info.left_out:
-        click.echo(f"note: {note}", err=True)
+    for left_out in info.left_out:
+        note(f"note: {left_out}")
+    if verbosity() < 0:
+        click.echo(info.name)  # -q: just the name, for scripts
+        return
     version = f" version {info.version}" if info.version > 1 else ""
     click.echo(f"deployed {info.name}{version} with {info.strategy} ({info.reasoning})")
     if info.endpoint:
@@ -652,8 +662,10 @@ def doctor(fix: bool, as_json: bool) -> None:
 
 # -- a deployment's life (cli/lifecycle.py) --------------------------------------------------
 
+from deployer.cli.conventions import finish  # noqa: E402
 from deployer.cli.lifecycle import dev, history, rollback  # noqa: E402
 
 main.add_command(history)
 main.add_command(rollback)
 main.add_command(dev)
+finish(main)  # examples in every --help, completion of names (cli/conventions.py)
