@@ -17,7 +17,7 @@ from deployer.deployment.factory import DeploymentFactory
 from deployer.deployment.state import StateStore
 from deployer.deployment.versions import rollback
 from deployer.errors import DeployFailedError, StateError, UsageError
-from deployer.paths import deployer_home
+from deployer.paths import deployer_home, workspaces_dir
 from deployer.testing import write_solution
 
 
@@ -167,3 +167,36 @@ def test_two_redeploys_at_once_one_wins_the_other_is_refused(tmp_path, cleanup) 
     assert len(refused) == 1 and "is being changed by another deployer command" in refused[0]
     assert "\n" not in refused[0]
     assert deployer.attach("svc").run({"name": "z"})["output"] == {"slow": "z"}
+
+
+def test_doctor_keeps_old_versions_and_cleans_a_killed_redeploy(tmp_path, cleanup) -> None:
+    import subprocess
+    import sys
+
+    from deployer.deployment.doctor import examine
+    from deployer.models import Owner
+
+    root = solution(tmp_path / "sol", "v1")
+    deployer.deploy(root, "local", name="svc")
+    solution(root, "v2")
+    deployer.deploy(root, "local", name="svc")
+    factory = DeploymentFactory()
+    assert examine(factory) == []  # version 1's workspace is kept, not an orphan
+    # a redeploy killed midway: its version row still names the process that made it
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    record = factory.store.versions("svc")[0].info
+    half_made = workspaces_dir() / "svc-killed"
+    half_made.mkdir()
+    stuck = record.model_copy(
+        update={"version": 3, "owner": Owner(pid=int(gone.stdout)), "adapted_path": half_made}
+    )
+    factory.store.save_version(stuck, "deploying")
+    found = examine(factory)
+    assert [f.kind for f in found] == ["stuck version"] and "svc version 3" in found[0].what
+    assert examine(factory, fix=True)[0].fixed
+    assert examine(factory) == []
+    rows = {r.version: r for r in factory.store.versions("svc")}
+    assert rows[3].status == "failed" and not half_made.exists()
+    assert rows[1].info.adapted_path.is_dir()
+    assert deployer.attach("svc").run({"name": "q"})["output"] == {"v2": "q"}

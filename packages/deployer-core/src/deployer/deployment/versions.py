@@ -88,6 +88,7 @@ def redeploy(
         try:
             runner = factory.bring_up(plan, config, info, progress, record)
         except DeployerError as exc:
+            info.owner = None
             store.save_version(info, "failed", exc.message)
             remove_version_files(info)
             exc.message = (
@@ -96,6 +97,7 @@ def redeploy(
             )
             raise
         except BaseException:
+            info.owner = None
             store.save_version(info, "failed", "interrupted")
             remove_version_files(info)
             raise
