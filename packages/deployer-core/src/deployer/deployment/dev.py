@@ -111,14 +111,22 @@ class DevLoop:
 
     def changes(self) -> Iterator[set[Any]]:
         watchfiles = _watchfiles()
-        yield from watchfiles.watch(
-            self.root,
-            watch_filter=shipped_filter(self.root, self.config.include),
-            stop_event=self.stop,
-            debounce=400,
-            step=100,
-            raise_interrupt=True,
-        )
+        try:
+            yield from watchfiles.watch(
+                self.root,
+                watch_filter=shipped_filter(self.root, self.config.include),
+                stop_event=self.stop,
+                debounce=400,
+                step=100,
+                raise_interrupt=True,
+            )
+        except OSError as exc:  # the directory went away under the watcher
+            if not self.root.is_dir():
+                raise SolutionError(f"{self.root} no longer exists; dev mode stops") from None
+            raise SolutionError(
+                f"cannot watch {self.root}: {exc.strerror or exc}",
+                hint="on Linux, raise fs.inotify.max_user_watches if it is exhausted",
+            ) from None
 
     def run(self) -> None:
         """Deploy, then redeploy on every change until interrupted; remove what was made."""

@@ -275,10 +275,13 @@ class StateStore:
             db.execute("DELETE FROM versions WHERE name = ? AND version = ?", (name, version))
 
     def version_infos(self) -> list[DeploymentInfo]:
-        """The record of every version row (for `doctor`: processes of any version are
-        accounted for)."""
+        """The record of every version row of a recorded deployment (for `doctor` and the
+        cache: what a kept version holds is accounted for; rows whose deployment record is
+        gone account for nothing)."""
         with self._connect() as db:
-            rows = db.execute("SELECT name, info FROM versions").fetchall()
+            rows = db.execute(
+                "SELECT v.name, v.info FROM versions v JOIN deployments d ON d.name = v.name"
+            ).fetchall()
         found = []
         for name, text in rows:
             try:
