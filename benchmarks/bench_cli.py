@@ -15,6 +15,7 @@ Run: `python benchmarks/bench_cli.py [--json] [--runs N]` from the repository ro
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import statistics
 import subprocess
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
+    REPO_ROOT,
     Stats,
     child_env,
     deployer_command,
@@ -195,6 +197,22 @@ def main() -> int:
             ("deployer --help", [*deployer, "--help"]),
             ("deployer strategies", [*deployer, "strategies"]),
         ]
+        progress("deploying examples/hello (local, process mode) for `deployer run`")
+        subprocess.run([*deployer, "deploy", str(REPO_ROOT / "examples" / "hello"),
+                        "--strategy", "local", "--name", "bench-run"],
+                       env=env, check=True, capture_output=True)  # fmt: skip
+        reach = json.loads(subprocess.run(
+            [*deployer, "endpoint", "bench-run", "--json", "--show-token"],
+            env=env, check=True, capture_output=True, text=True).stdout)  # fmt: skip
+        one_shot = (
+            "import httpx; httpx.post("
+            f"{reach['url'] + '/run'!r}, json={{'name': 'Ada'}}, "
+            f"headers={reach['headers']!r}, trust_env=False).json()"
+        )
+        commands += [
+            ("deployer run NAME JSON", [*deployer, "run", "bench-run", '{"name": "Ada"}']),
+            ("python -c 'httpx.post(...)' (one-shot)", [sys.executable, "-c", one_shot]),
+        ]
         wall: dict[str, Stats] = {}
         for label, cmd in commands:
             progress(f"timing {label} x{args.runs}")
@@ -229,6 +247,7 @@ def main() -> int:
             if row[label]
         ]
         module_counts = {label: len(mods) for label, mods in per_command.items()}
+        subprocess.run([*deployer, "rm", "bench-run"], env=env, capture_output=True)
 
     if args.json:
         emit_json(
@@ -252,6 +271,11 @@ def main() -> int:
         )
     )
     base = wall["python -c pass (interpreter start)"].median
+    run_ratio = (
+        wall["deployer run NAME JSON"].median
+        / wall["python -c 'httpx.post(...)' (one-shot)"].median
+    )
+    print(f"  deployer run / one-shot httpx POST: {run_ratio:.2f}x (target <= 1.2x)")
     for label in ("deployer --help", "deployer strategies"):
         print(f"  {label}: {wall[label].median - base:.1f} ms above the bare interpreter start")
     for label, data in breakdowns.items():

@@ -181,3 +181,21 @@ def inspect_entry(
 
 def ndjson(response: httpx.Response) -> list[dict[str, Any]]:
     return [json.loads(line) for line in response.text.splitlines() if line.strip()]
+
+
+# A class whose setup() waits for a file named `go` in its workspace: loading until a test
+# says otherwise.
+SLOW_LOAD_FILES = {
+    "slowload.py": """
+    import pathlib, time
+
+    class Model:
+        def setup(self):
+            while not pathlib.Path("go").exists():
+                time.sleep(0.02)
+            self.ready = True
+
+        def predict(self, x: int) -> int:
+            return x + 1
+    """,
+}

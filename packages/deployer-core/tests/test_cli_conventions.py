@@ -39,8 +39,10 @@ def test_every_help_ends_with_examples() -> None:
         assert shown.exit_code == 0, (path, shown.output)
         tail = shown.output.rstrip().split("Examples:")
         assert len(tail) == 2, (path, shown.output)
-        examples = [line.strip() for line in tail[1].splitlines() if line.strip()]
-        assert 1 <= len(examples) <= 3 and all(e.startswith("deployer ") for e in examples), path
+        # examples end the help (an epilog) or the description (before "Options:")
+        section = tail[1].split("\nOptions:")[0]
+        examples = [line.strip() for line in section.splitlines() if line.strip()]
+        assert 1 <= len(examples) <= 3 and all("deployer " in e for e in examples), path
 
 
 def complete(words: str, home: Path) -> list[str]:

@@ -140,6 +140,14 @@ def test_logs_follow_streams_new_lines_and_ends_when_removed(local_home: Path) -
         time.sleep(1.0)  # let it print the tail and start following
         for key in ("FIRST", "SECOND"):
             assert runner.invoke(main, ["run", "f", json.dumps({"key": key})]).exit_code == 0
+        # the server buffers its access log: wait until both lines reach the file, then give
+        # the follower (polling every 0.25 s) time to see them before the removal
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            logged = runner.invoke(main, ["logs", "f"]).output
+            if logged.count('"POST /run HTTP/1.1" 200') >= 2:
+                break
+            time.sleep(0.1)
         time.sleep(1.0)
     finally:
         runner.invoke(main, ["rm", "f"])  # removed while following: the follower ends

@@ -3,6 +3,10 @@ the conformance kit's failures name the rule and the fix."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -23,7 +27,7 @@ def test_scaffold_writes_the_built_in_layout(tmp_path):
     for name in ("__init__.py", "config.yaml", "selector_instruction.md",
                  "adapter_instruction.md", "availability.py", "runner.py"):  # fmt: skip
         assert (package / name).is_file(), name
-    assert (package / "templates" / "deployer_my_cloud_entry.py.tmpl").is_file()
+    assert (package / "templates" / "deployer_entry.json.tmpl").is_file()
     assert (root / "tests" / "test_my_cloud_conformance.py").is_file()
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
     assert pyproject["project"]["name"] == "deployer-my-cloud"
@@ -32,8 +36,14 @@ def test_scaffold_writes_the_built_in_layout(tmp_path):
     config = parse_strategy_config((package / "config.yaml").read_text(), "config.yaml")
     assert config.name == "my_cloud" and config.runner == "deployer_my_cloud.runner:MyCloudRunner"
     assert config.summary == "Run on my cloud."
-    template = (package / "templates" / "deployer_my_cloud_entry.py.tmpl").read_text()
-    assert "from $deployer_entry_module import $deployer_entry_function" in template
+    template = json.loads((package / "templates" / "deployer_entry.json.tmpl").read_text())
+    assert template == {
+        "entrypoint": "$deployer_entrypoint",
+        "calling_convention": "$deployer_calling_convention",
+    }
+    assert config.capabilities == ["logs", "stream"] and "class" in config.entry_kinds
+    runner = (package / "runner.py").read_text()
+    assert "install_serving_runtime" in runner and '"deployer_runtime", "serve"' in runner
     compile((package / "runner.py").read_text(), "runner.py", "exec")
     for module in ("__init__.py", "availability.py", "runner.py"):  # the same shape as ours
         source = (package / module).read_text()
@@ -100,3 +110,33 @@ def test_kit_failures_name_the_rule_and_the_fix(pytester, monkeypatch, tmp_path)
             "*how to fix:*deployer.strategies*",
         ]
     )
+
+
+@pytest.mark.slow
+def test_the_scaffolded_package_passes_its_own_tests(tmp_path):
+    """Installed (pip, with its entry point) into a directory of its own and tested with its
+    generated conformance test in a fresh process: the runner as generated deploys the
+    reference solution through core's serving runtime and answers the round trip."""
+    root = new_strategy("scaffolded_kit", tmp_path / "made")
+    site = tmp_path / "site"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(site),
+         str(root)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    if install.returncode != 0:
+        pytest.skip(f"pip could not build the scaffolded package here: {install.stderr[-500:]}")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
+        "DEPLOYER_HOME": str(tmp_path / "home"),
+    }
+    env.pop("DEPLOYER_STRATEGIES", None)
+    tests = root / "tests"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(root),
+         "-o", "addopts=", str(tests)],
+        capture_output=True, text=True, timeout=900, check=False, cwd=root, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "skipped" not in result.stdout

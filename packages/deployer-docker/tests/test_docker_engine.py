@@ -80,13 +80,18 @@ def test_example_end_to_end_through_the_factory(
         assert attrs["HostConfig"]["NanoCpus"] == 500_000_000  # the option beats resources
         assert attrs["HostConfig"]["Memory"] == 256 * 1024**2
         assert attrs["Name"].lstrip("/").startswith("deployer-e2e-hello-")
-        health = httpx.get(f"{info.endpoint}/health", trust_env=False).json()
-        assert health == {"status": "ok", "entrypoint": "main:predict", "pid": 1}
-        assert "POST /run" in software.logs()
+        token = software.runner.token_file.read_text().strip()
+        assert httpx.get(f"{info.endpoint}/readyz", trust_env=False).status_code == 401
+        ready = httpx.get(
+            f"{info.endpoint}/readyz", headers={"Authorization": f"Bearer {token}"}, trust_env=False
+        ).json()
+        assert ready["status"] == "ready" and ready["entrypoint"] == "main:predict"
+        assert ready["pid"] == 1  # the runtime is the container's main process
+        assert token not in json.dumps(info.model_dump(mode="json"))
         wrong = software.run({"nobody": "x"})
-        assert (
-            wrong["status"] == "error" and "expected parameters: name, greeting" in wrong["error"]
-        )
+        assert wrong["status"] == "error" and "nobody" in wrong["error"]
+        assert "unknown field (expected fields: name, greeting)" in wrong["error"]
+        assert "POST /run" in software.logs()
         steps = [r.getMessage() for r in caplog.records if r.name == "deployer_docker"]
         assert any(step.startswith("building image: Step 2/9 : FROM") for step in steps)
         assert any(step.startswith("starting container deployer-e2e-hello-") for step in steps)

@@ -328,9 +328,10 @@ def test_templates_render_into_a_copy(registry: StrategyRegistry, tmp_path: Path
     assert "ARG BASE_IMAGE=example/python:3.12" in dockerfile
     for needle in ("/opt/venv", "USER 10001", "HEALTHCHECK", "PATH=/opt/venv/bin:$PATH"):
         assert needle in dockerfile
-    assert ".env" in (result.adapted_path / ".dockerignore").read_text()
-    server = (result.adapted_path / "deployer_server.py").read_text()
-    assert 'ENTRYPOINT = "main:predict"' in server
+    assert "deployer_runtime" in dockerfile and "deployer_server" not in dockerfile
+    assert not (result.adapted_path / "deployer_server.py").exists()
+    spec = json.loads((result.adapted_path / "deployer_entry.json").read_text())
+    assert spec["entrypoint"] == "main:predict"
     assert workspace.dockerfile_mode(result.adapted_path) == "generated"
     assert (result.adapted_path / "deployer-wheels").is_dir()
 

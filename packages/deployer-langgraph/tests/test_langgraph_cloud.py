@@ -79,7 +79,9 @@ def test_cloud_target_against_a_stand_in_server(
     assert software.run({"question": "1+1", "thread": "t"})["output"]["turns"] == 1
     assert software.run({"question": "1+1", "thread": "t"})["output"]["turns"] == 2
     assert software.run({"question": ""})["error"].startswith("ValueError: the question is empty")
-    nodes = [next(iter(p["output"])) for p in software.stream({"question": "reverse: x"})]
+    parts = list(software.stream({"question": "reverse: x"}))
+    assert parts[-1] == {"status": "success"}
+    nodes = [next(iter(p["output"])) for p in parts[:-1]]
     assert nodes == ["route", "reverse", "respond"]
     notes = software.logs()
     assert "ready: graph 'agent' is served (graph)" in notes and "langgraph deploy" in notes

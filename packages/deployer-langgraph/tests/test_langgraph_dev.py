@@ -143,9 +143,10 @@ def test_node_that_raises_gives_the_servers_message(agent: DeployedSoftware) -> 
 
 def test_stream_yields_each_nodes_update(agent: DeployedSoftware) -> None:
     parts = list(agent.stream({"question": "what is 2+2"}))
-    assert all(part["status"] == "success" for part in parts)
-    assert [next(iter(part["output"])) for part in parts] == ["route", "calculator", "respond"]
-    assert parts[1]["output"]["calculator"] == {"answer": "4"}
+    assert [part["status"] for part in parts] == ["item", "item", "item", "success"]
+    items = [part["output"] for part in parts[:-1]]
+    assert [next(iter(item)) for item in items] == ["route", "calculator", "respond"]
+    assert items[1]["calculator"] == {"answer": "4"}
     failing = list(agent.stream({"question": ""}))
     assert failing[-1]["status"] == "error" and "question is empty" in failing[-1]["error"]
 
@@ -175,7 +176,8 @@ def test_plain_function_example(hello: DeployedSoftware) -> None:
     assert wrong["status"] == "error"
     assert "expected parameters: name, greeting; input keys given: nom" in wrong["error"]
     assert list(hello.stream({"name": "Bo", "greeting": "Hi"})) == [
-        {"status": "success", "output": {"message": "Hi, Bo!", "length": 2}}
+        {"status": "item", "output": {"message": "Hi, Bo!", "length": 2}},
+        {"status": "success"},
     ]
 
 

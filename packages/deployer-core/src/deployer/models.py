@@ -194,7 +194,8 @@ class AdaptationResult(BaseModel):
     )
 
 
-DeploymentStatus = Literal["deploying", "running", "stopped", "failed"]
+# `loading` is live only (never stored): running, but its setup()/load() has not finished.
+DeploymentStatus = Literal["deploying", "loading", "running", "stopped", "failed"]
 
 
 class Owner(BaseModel):
@@ -221,9 +222,15 @@ class DeploymentInfo(BaseModel):
     resources: Resources = Field(default_factory=Resources)
     env_keys: list[str] = Field(default_factory=list, description="Names only, never values")
     capabilities: list[str] = Field(default_factory=list, description="From config.yaml")
+    input_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema of the input object, as served at deploy"
+    )
     run_timeout: float = Field(default=300.0, gt=0, allow_inf_nan=False)
     startup_timeout: float = Field(default=300.0, gt=0, allow_inf_nan=False)
     runner_state: dict[str, Any] = Field(default_factory=dict)
+    runner_class: str | None = Field(
+        default=None, description="'module:Class' of the runner, recorded at deploy"
+    )
     left_out: list[str] = Field(
         default_factory=list, description="What the workspace copy did not ship, and why"
     )

@@ -36,6 +36,9 @@ _LAZY: dict[str, str] = {
     "Runner": "deployer.runtime.runner",
     "RunnerContext": "deployer.runtime.runner",
     "RunnerStatus": "deployer.runtime.runner",
+    "Readiness": "deployer.runtime.runner",
+    "Connection": "deployer.runtime.runner",
+    "static_schema": "deployer.runtime.runner",
     "success": "deployer.runtime.runner",
     "failure": "deployer.runtime.runner",
     "tail_lines": "deployer.runtime.runner",
@@ -43,6 +46,10 @@ _LAZY: dict[str, str] = {
     "ProcessServerRunner": "deployer.runtime.server",
     "EnvelopeClient": "deployer.runtime.http",
     "is_envelope": "deployer.runtime.http",
+    "SERVED_PATHS": "deployer.runtime.http",
+    # typed inputs, validated the way the serving runtime validates them
+    "validator_for": "deployer.runtime.serving.schema",
+    "plain": "deployer.runtime.serving.encode",
     # data
     "RunInterface": "deployer.models",
     "Resources": "deployer.models",
@@ -84,6 +91,9 @@ _LAZY: dict[str, str] = {
     # requirements (one packaging-based reader)
     "read_requirements": "deployer.repo.requirements",
     "RequirementsError": "deployer.repo.requirements",
+    "manifest_requirements": "deployer.repo.project",
+    # which files of a solution ship (one rule set: defaults, .gitignore, .dockerignore...)
+    "IgnoreRules": "deployer.repo.ignore",
     # workspaces and templates
     "install_serving_runtime": "deployer.runtime.serving_install",
     "render_templates": "deployer.adapter.templates",

@@ -14,11 +14,15 @@ from deployer.plugin import DeployFailedError
 
 LABEL_PREFIX = "dev.deployer"
 SERVER_PORT = 8080  # the generated image's server port (DEPLOYER_PORT)
+EXIT_USAGE = 2
 EXIT_IMPORT_FAILED = 3
+EXIT_LOAD_FAILED = 4
 EXIT_PORT_IN_USE = 98
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?\s*$", re.IGNORECASE)
 _EXIT_MEANINGS = {
+    EXIT_USAGE: "the serving runtime refused its arguments, entry spec or token",
     EXIT_IMPORT_FAILED: "importing the entry point failed",
+    EXIT_LOAD_FAILED: "loading the entry point failed",
     97: "the server could not listen",
     EXIT_PORT_IN_USE: "its port was in use",
     126: "the command could not be executed",

@@ -2,8 +2,10 @@
 
 The Dockerfile installs `deployer-requirements.txt`, written here before each build from the
 solution's `requirements.txt` (with `-r` includes inlined, so the file stands alone in
-the image) and `pyproject.toml` `[project] dependencies`, read by core's one requirements
-reader (`deployer.repo.requirements`, through `deployer.plugin`). Local paths cannot be
+the image), `pyproject.toml` `[project] dependencies` and what the solution's manifests list
+(cog.yaml `build.python_packages`, Truss `requirements`, setup.py, ...), read by core's one
+requirements reader (`deployer.repo.requirements` and `deployer.repo.project`, through
+`deployer.plugin`). Local paths cannot be
 installed from inside the image and are refused with one clear error.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deployer.plugin import DeployFailedError, RequirementsError
+from deployer.plugin import DeployFailedError, RequirementsError, manifest_requirements
 from deployer.plugin import read_requirements as read_declared
 
 OUTPUT_FILE = "deployer-requirements.txt"
@@ -40,6 +42,7 @@ def read_requirements(workspace: Path) -> Requirements:
     DeployFailedError on what cannot be installed inside an image."""
     try:
         declared = read_declared(workspace.resolve())
+        declared.extend(manifest_requirements(workspace.resolve()))
     except RequirementsError as exc:
         raise DeployFailedError(exc.message, hint=exc.hint) from None
     if declared.constraints:

@@ -1,7 +1,12 @@
 """DockerRunner: the adapted workspace built into an image and run as a container.
 
 deploy: (wheelhouse) -> build with the SDK, the log streamed as progress -> run detached under
-a unique name with env, limits and labels -> wait for /health. The state (image and container
+a unique name with env, limits and labels -> wait for /readyz. The generated image serves the
+entry point with core's serving runtime (`python -m deployer_runtime serve`): it listens on
+0.0.0.0 inside the container (on a bridge network; the port is published on 127.0.0.1 of a
+local engine's host) and refuses every request without the deployment's bearer token, which is
+random per deploy, kept 0600 in the runtime directory (never in the state store) and handed to
+the container in its environment, never baked into the image. The state (image and container
 ids, network mode, port) is all another process needs to reattach: `deployer run/stop/start/rm`
 in a new process talk to the same container. The docker SDK is imported by `sdk` only when a
 method needs the engine; `run` itself needs only core's EnvelopeClient (httpx).
@@ -13,7 +18,10 @@ decides the address the server binds and is published on (`availability.is_local
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +49,13 @@ from deployer_docker.build import build_image
 logger = logging.getLogger("deployer_docker")
 
 BUILD_LOG = "build.log"
+TOKEN_FILE = "server.token"
+TOKEN_ENV = "DEPLOYER_RUNTIME_TOKEN"  # read (and dropped) by the runtime before the solution
 HEALTH_TIMEOUT = 2.0
+# The runtime answers a run past the timeout itself (504 envelope); the client waits a little
+# longer so that answer, not a client-side timeout, is what the caller sees.
+CLIENT_GRACE = 5.0
+PORT_TAKEN = ("port is already allocated", "address already in use")
 POLL_INTERVAL = 0.2
 STOP_TIMEOUT = 10
 PORT_ATTEMPTS = 3
@@ -112,13 +126,43 @@ class DockerRunner(Runner):
         return self._docker_client
 
     @property
+    def token_file(self) -> Path:
+        return self.runtime_dir / TOKEN_FILE
+
+    def _token(self) -> str | None:
+        try:
+            token = self.token_file.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return token or None
+
+    def _new_token(self) -> str:
+        """A fresh random token for this deployment, written 0600 (created so, never widened)."""
+        token = secrets.token_urlsafe(32)
+        self.token_file.unlink(missing_ok=True)
+        descriptor = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(token + "\n")
+        self.close_http()
+        return token
+
+    @property
     def http(self) -> EnvelopeClient:
-        """One client per container start: consecutive runs reuse the keep-alive connection."""
+        """One client per container start: consecutive runs reuse the keep-alive connection.
+        Ours carries the bearer token; a solution's own app gets no header of ours."""
         if self._client is None:
-            kind = OwnAppClient if self.state.get("mode") == "own" else EnvelopeClient
-            self._client = kind(
-                lambda: self.endpoint, name=self.context.name, timeout=self.context.run_timeout
-            )
+            if self.state.get("mode") == "own":
+                self._client = OwnAppClient(
+                    lambda: self.endpoint, name=self.context.name, timeout=self.context.run_timeout
+                )
+            else:
+                token = self._token()
+                self._client = EnvelopeClient(
+                    lambda: self.endpoint,
+                    name=self.context.name,
+                    timeout=self.context.run_timeout + CLIENT_GRACE,
+                    headers={"Authorization": f"Bearer {token}"} if token else {},
+                )
         return self._client
 
     def close(self) -> None:
@@ -150,6 +194,7 @@ class DockerRunner(Runner):
             buildargs = workspace.prepare(
                 self.context, client, base_image, self.runtime_dir, self.progress
             )
+            self._new_token()
         elif base_image != workspace.DEFAULT_BASE_IMAGE:
             buildargs["BASE_IMAGE"] = base_image  # for Dockerfiles that take ARG BASE_IMAGE
         tag = ct.image_tag(self.context.name)
@@ -193,7 +238,7 @@ class DockerRunner(Runner):
 
     def _health_path(self, mode: str) -> str:
         if mode == "generated":
-            return "/health"
+            return "/readyz"  # 503 while the entry point loads, 200 once it is ready
         return str(self.options.get("health_path") or "")
 
     # -- containers ----------------------------------------------------------------------------
@@ -201,7 +246,21 @@ class DockerRunner(Runner):
     def _environment(self, port: int, bind: str) -> dict[str, str]:
         env = dict(self.context.env)
         env.update(DEPLOYER_PORT=str(port), DEPLOYER_BIND=bind, PORT=str(port))
+        if self.state["mode"] == "generated":
+            token = self._token() or self._new_token()
+            env[TOKEN_ENV] = token
         return env
+
+    def _serve_command(self, port: int, bind: str, allowed_hosts: list[str]) -> list[str]:
+        """The runtime's command line for this container: address, port, the Host values the
+        runner's requests carry (the published address), limits."""
+        command = [
+            "python", "-m", "deployer_runtime", "serve", "--host", bind, "--port", str(port),
+            "--fail-fast-load", "--run-timeout", f"{self.context.run_timeout:g}",
+        ]  # fmt: skip
+        for host in allowed_hosts:
+            command += ["--allow-host", host]
+        return command
 
     def _container_port(self, client: Any) -> int:
         """The port the server listens on inside the container (bridge network)."""
@@ -229,17 +288,27 @@ class DockerRunner(Runner):
         network = self.state["network_mode"]
         local = is_local(docker_host())
         kwargs: dict[str, Any] = {}
+        generated = self.state["mode"] == "generated"
+        host = self.state.get("host") or published_host(docker_host())
         if network == "host":
             own_port = int(self.options.get("container_port") or 0)
-            port = own_port if self.state["mode"] == "own" and own_port else free_port()
-            env = self._environment(port, "127.0.0.1" if local else "0.0.0.0")
+            port = own_port if not generated and own_port else free_port()
+            bind = "127.0.0.1" if local else "0.0.0.0"
+            env = self._environment(port, bind)
+            allowed = [] if local else [f"{host}:{port}"]
             self.state.update(container_port=port, port=port)
         else:
             port = self._container_port(client)
-            env = self._environment(port, "0.0.0.0")
-            # None: the engine picks a free host port; published on loopback for local engines
-            kwargs["ports"] = {f"{port}/tcp": ("127.0.0.1" if local else "0.0.0.0", None)}
-            self.state.update(container_port=port, port=None)
+            bind = "0.0.0.0"
+            env = self._environment(port, bind)
+            # a local engine publishes on a free port of 127.0.0.1 that we pick, so the runtime
+            # can accept exactly that Host; a remote engine picks the port itself
+            published = free_port() if local else None
+            kwargs["ports"] = {f"{port}/tcp": ("127.0.0.1" if local else "0.0.0.0", published)}
+            allowed = [f"127.0.0.1:{published}", f"localhost:{published}"] if local else ["*"]
+            self.state.update(container_port=port, port=published)
+        if generated:
+            kwargs["command"] = self._serve_command(port, bind, allowed)
         cpus = float(self.options.get("cpus") or 0) or self.context.resources.cpu
         memory = str(self.options.get("memory") or "") or self.context.resources.memory
         name = ct.container_name(self.context.name)
@@ -263,6 +332,8 @@ class DockerRunner(Runner):
         try:
             container.start()
         except Exception as exc:
+            if port_taken(exc):
+                raise PortRaceError(f"the port of {name} was taken before it started") from None
             raise DeployFailedError(
                 f"starting container {name} failed: {sdk.describe(exc)}",
                 hint=f"full output: deployer logs {self.context.name}",
@@ -271,9 +342,9 @@ class DockerRunner(Runner):
 
     def _create_and_wait(self, client: Any) -> None:
         for attempt in range(PORT_ATTEMPTS):
-            container = self._create(client)
-            self.progress(f"starting container {self.state['container_name']}")
             try:
+                container = self._create(client)
+                self.progress(f"starting container {self.state['container_name']}")
                 self._wait_ready(container)
                 return
             except PortRaceError:
@@ -285,8 +356,9 @@ class DockerRunner(Runner):
                     ) from None
 
     def _wait_ready(self, container: Any) -> None:
-        """Block until the server answers its health check; raise with the logs if the
-        container exits or the start-up timeout passes."""
+        """Block until the server answers its readiness check (the runtime's /readyz says 503
+        while the entry point loads); raise with the logs if the container exits or the
+        start-up timeout passes."""
         timeout = self.context.startup_timeout
         deadline = time.monotonic() + timeout
         self.close_http()
@@ -324,7 +396,7 @@ class DockerRunner(Runner):
                         f"--option container_port)? {hint}"
                     )
                 raise DeployFailedError(
-                    f"the container of {self.context.name} did not become healthy within "
+                    f"the container of {self.context.name} did not become ready within "
                     f"{timeout:g}s; its last lines:\n" + self._log_excerpt(container),
                     hint=hint,
                 )
@@ -339,8 +411,8 @@ class DockerRunner(Runner):
         return "\n".join(f"  | {line}" for line in lines)
 
     def _answers(self) -> bool:
-        """The server's own health check: /health for ours, health_path (or any answer on /)
-        for a solution's own app."""
+        """The server's own readiness check: /readyz (with the token) for the runtime,
+        health_path (or any answer on /) for a solution's own app."""
         path = self.state.get("health_path") or ""
         try:
             response = self.http.get(path or "/", timeout=HEALTH_TIMEOUT)
@@ -392,13 +464,21 @@ class DockerRunner(Runner):
                 return
             self._create_and_wait(client)
             return
+        if self.state.get("mode") == "generated" and not self._token():
+            self._remove_container(client)  # its token is lost: a new container, a new token
+            self._create_and_wait(client)
+            return
         if container.status != "running":
             self.progress(f"starting container {self.state.get('container_name')}")
-            if self.state["network_mode"] != "host":
-                self.state["port"] = None  # the engine publishes on a new port
+            if self.state["network_mode"] != "host" and not is_local(docker_host()):
+                self.state["port"] = None  # a remote engine publishes on a new port
             try:
                 container.start()
             except Exception as exc:
+                if port_taken(exc):  # our published port went to someone else meanwhile
+                    self._remove_container(client)
+                    self._create_and_wait(client)
+                    return
                 raise DeployFailedError(
                     f"starting container {self.state.get('container_name')} failed: "
                     f"{sdk.describe(exc)}"
@@ -423,7 +503,7 @@ class DockerRunner(Runner):
                         f"stopping container {self.state.get('container_name')} failed: "
                         f"{sdk.describe(exc)}"
                     ) from None
-        if self.state.get("network_mode") != "host":
+        if self.state.get("network_mode") != "host" and not is_local(docker_host()):
             self.state["port"] = None
 
     def remove(self, image: bool | None = None) -> None:
@@ -444,6 +524,7 @@ class DockerRunner(Runner):
                         f"removing image {self.state.get('image_tag')} failed: {sdk.describe(exc)}"
                     ) from None
             self.state.update(image_id=None)
+        self.token_file.unlink(missing_ok=True)
         self.close()
 
     # -- calls ---------------------------------------------------------------------------------
@@ -490,6 +571,20 @@ class DockerRunner(Runner):
 
         path = self.state.get("predict_path") or "/run"
         return self.http.post_envelope(path, inputs, on_transport_error=retry)
+
+    def stream(self, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Items as the container's runtime streams them (newline-delimited JSON from
+        `POST /stream`); a solution's own app answers once."""
+        if not isinstance(inputs, dict):
+            yield failure(f"inputs must be a JSON object, got {type(inputs).__name__}")
+            return
+        if self.state.get("mode") != "generated":
+            yield self.run(inputs)
+            return
+        if not self.state.get("container_id") or not self.endpoint:
+            yield self._not_running("it is stopped")
+            return
+        yield from self.http.stream_envelopes("/stream", inputs)
 
     # -- health, status, logs ------------------------------------------------------------------
 
@@ -539,3 +634,9 @@ class DockerRunner(Runner):
         if build_log.is_file():
             return tail_lines(build_log.read_text(encoding="utf-8", errors="replace"), tail)
         return ""
+
+
+def port_taken(exc: Exception) -> bool:
+    """Whether the engine refused to start a container because its host port is taken."""
+    text = sdk.describe(exc).lower()
+    return any(marker in text for marker in PORT_TAKEN)

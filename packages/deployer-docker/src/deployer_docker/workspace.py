@@ -1,6 +1,8 @@
-"""Preparing the adapted copy as a build context: which Dockerfile it has, the flat
-`deployer-requirements.txt` the generated Dockerfile installs, and (with the `wheelhouse`
-option) the wheels downloaded on the host for the base image's Python.
+"""Preparing the adapted copy as a build context: which Dockerfile it has, core's serving
+runtime (`deployer_runtime/`) and the entry spec (`deployer_entry.json`) it serves, the flat
+`deployer-requirements.txt` the generated Dockerfile installs, the `.dockerignore` derived from
+core's ignore rules, and (with the `wheelhouse` option) the wheels downloaded on the host for
+the base image's Python.
 
 The engine is reached only through `deployer_docker.sdk` (inspecting, pulling and probing
 the base image); this module never imports the docker SDK.
@@ -8,19 +10,25 @@ the base image); this module never imports the docker SDK.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from deployer.plugin import DeployFailedError, RunnerContext, cache_dir
+from deployer.plugin import DeployFailedError, RunnerContext, cache_dir, install_serving_runtime
 from deployer_docker import sdk
 from deployer_docker import wheelhouse as wh
+from deployer_docker.dockerignore import write_dockerignore
 from deployer_docker.requirements import OUTPUT_FILE, read_requirements
 
 GENERATED_MARKER = "# deployer-docker: generated Dockerfile"
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 WHEELS_DIR = "deployer-wheels"
 WHEELHOUSE_LOG = "wheelhouse.log"
+SPEC_FILE = "deployer_entry.json"
+RUNTIME_PACKAGE = "deployer_runtime"
+# what the generated Dockerfile needs in the build context, whatever the ignore rules say
+BUILD_FILES = frozenset({"Dockerfile", SPEC_FILE, RUNTIME_PACKAGE, OUTPUT_FILE, WHEELS_DIR})
 Progress = Callable[[str], None]
 
 
@@ -40,9 +48,13 @@ def dockerfile_mode(workspace: Path) -> str:
 def prepare(
     context: RunnerContext, client: Any, base_image: str, runtime_dir: Path, progress: Progress
 ) -> dict[str, str]:
-    """Write deployer-requirements.txt and, with the wheelhouse option, the wheels; return
-    the build arguments of the generated Dockerfile."""
+    """Write the runtime, the entry spec, deployer-requirements.txt, the .dockerignore and,
+    with the wheelhouse option, the wheels; return the build arguments of the generated
+    Dockerfile."""
     workspace = context.adapted_path
+    install_serving_runtime(workspace)  # this core's runtime, replacing any older copy
+    spec = context.run_interface.model_dump(mode="json")
+    (workspace / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
     requirements = read_requirements(workspace)
     use_wheelhouse = bool(context.options.get("wheelhouse"))
     text = requirements.text(with_index_options=not use_wheelhouse)
@@ -58,6 +70,7 @@ def prepare(
         )
         names = wh.fill_context(house, workspace / WHEELS_DIR)
         progress(f"wheelhouse ready: {len(names)} wheels")
+    write_dockerignore(workspace, BUILD_FILES)
     return {"BASE_IMAGE": base_image}
 
 

@@ -172,10 +172,17 @@ def stream(
     thread_id: str | None,
     timeout: float,
 ) -> Iterator[dict[str, Any]]:
-    """Envelopes of the run's `updates` events ({node: update}); an error ends the stream
-    with the error envelope. Closing the generator disconnects, which cancels the run."""
+    """The run's events as stream items: `{"status": "item", "output": {node: update},
+    "event": "updates"}` per node, `{"status": "item", "output": data, "event": "custom"}`
+    per value a node wrote with LangGraph's stream writer, then `{"status": "success"}`; an
+    error ends the stream with the error envelope. Closing the generator disconnects, which
+    cancels the run."""
     deadline = time.monotonic() + timeout
-    kwargs: dict[str, Any] = {"input": payload, "stream_mode": "updates", "on_disconnect": "cancel"}
+    kwargs: dict[str, Any] = {
+        "input": payload,
+        "stream_mode": ["updates", "custom"],
+        "on_disconnect": "cancel",
+    }
     if thread_id is not None:
         kwargs["if_not_exists"] = "create"
     parts = client.runs.stream(thread_id, graph_id, **kwargs)
@@ -184,11 +191,13 @@ def stream(
             if part.event == "error":
                 yield failure(_stream_error(part.data))
                 return
-            if part.event.split("|", 1)[0] == "updates":
-                yield success(part.data)
+            mode = part.event.split("|", 1)[0]
+            if mode in ("updates", "custom"):
+                yield {"status": "item", "output": part.data, "event": mode}
             if time.monotonic() > deadline:
                 yield failure(f"the run did not finish within {timeout:g}s (the run timeout)")
                 return
+        yield {"status": "success"}
     except Exception as exc:
         yield failure(describe(exc))
     finally:

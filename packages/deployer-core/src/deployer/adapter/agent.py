@@ -2,7 +2,9 @@
 
 The template layer (this module) copies the solution into a fresh workspace, resolves the entry
 point, renders the strategy's templates into the copy and validates the result. The original
-solution directory is only ever read.
+solution directory is only ever read. Where the templates are to be used, the entry point is
+first resolved on the source itself (read-only), so a repository without one is refused in
+one line naming the user's path before a large tree is copied.
 
 When the templates cannot apply (no entry point, or several) and a coding agent is configured,
 or when the user asks for one (`adaptation="agent"`), a coding agent adapts the copy instead
@@ -110,6 +112,13 @@ class AdapterAgent:
         target = request.workspace or workspaces_dir() / f"{label}-{uuid.uuid4().hex[:8]}"
         if target.exists():
             raise AdaptationError(f"workspace {target} exists already")
+        kinds = strategy.config.entry_kinds_for(resolved_options)
+        if adaptation != "agent":  # read-only, on the source: no copy of a tree that cannot work
+            try:
+                detected_entry(source, entrypoint, source, kinds, strategy.name)
+            except EntrypointError as exc:
+                if adaptation == "templates" or entrypoint or agent_name is None:
+                    raise _with_agent_hint(exc, adaptation, entrypoint) from None
         target.parent.mkdir(parents=True, exist_ok=True)
         sweep_stale_staging(target.parent)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
@@ -125,18 +134,12 @@ class AdapterAgent:
                 agent_name = agent_name or _default_agent(llm_model)
             else:
                 try:
-                    kinds = strategy.config.entry_kinds_for(resolved_options)
                     chosen, detected = detected_entry(
                         work, entrypoint, source, kinds, strategy.name
                     )
                 except EntrypointError as exc:
                     if adaptation == "templates" or entrypoint or agent_name is None:
-                        if adaptation == "auto" and not entrypoint:
-                            exc.hint = (exc.hint or "") + (
-                                "; or let a coding agent adapt it: --agent NAME "
-                                "(deployer agents lists them)"
-                            )
-                        raise
+                        raise _with_agent_hint(exc, adaptation, entrypoint) from None
                     problem = exc.message.replace(f" in {work}", "").replace(str(work), ".")
                     reason = (
                         "deployer's templates cannot adapt this repository by themselves: "
@@ -240,6 +243,16 @@ def _default_agent(llm_model: str | None) -> str:
         "a coding agent was asked for, but none is chosen and no model is configured",
         hint="pass --agent NAME (deployer agents lists them), or --model for llm-editor",
     )
+
+
+def _with_agent_hint(
+    exc: EntrypointError, adaptation: str, entrypoint: str | None
+) -> EntrypointError:
+    if adaptation == "auto" and not entrypoint:
+        exc.hint = (exc.hint or "") + (
+            "; or let a coding agent adapt it: --agent NAME (deployer agents lists them)"
+        )
+    return exc
 
 
 def _keep_failed_log(log_path: Path, label: str, error: DeployerError) -> None:

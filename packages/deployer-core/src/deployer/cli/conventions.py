@@ -37,7 +37,9 @@ EXAMPLES: dict[str, list[str]] = {
     "doctor": ["deployer doctor", "deployer doctor --fix"],
 }  # fmt: skip
 
-NAME_COMMANDS = {"run", "status", "logs", "stop", "start", "rm", "history", "rollback"}
+NAME_COMMANDS = {
+    "run", "status", "logs", "stop", "start", "rm", "history", "rollback", "schema", "endpoint",
+}  # fmt: skip
 
 
 def _with_completion(param: click.Parameter, complete: Any) -> None:

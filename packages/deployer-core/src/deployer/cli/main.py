@@ -32,6 +32,7 @@ from deployer.cli.common import (
     stdout_console,
     verbosity,
 )
+from deployer.cli.inspect import endpoint, schema
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -353,14 +354,36 @@ def _read_inputs(payload: str | None) -> Any:
 @main.command()
 @click.argument("name")
 @click.argument("payload", required=False, metavar="[JSON]")
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="Print each item as it arrives, one JSON object per line (generator entry points).",
+)
 @handle_errors
-def run(name: str, payload: str | None) -> None:
-    """Call deployment NAME with a JSON object (argument or stdin); prints the result envelope."""
+def run(name: str, payload: str | None, stream: bool) -> None:
+    """Call deployment NAME with a JSON object (argument or stdin); prints the result envelope.
+
+    With --stream, each partial result is printed on its own line as soon as it arrives
+    (`{"status": "item", "output": ...}`), then the final envelope. Exit code 1 when the
+    solution answered with an error, 2 when the input does not fit its schema."""
     inputs = _read_inputs(payload)
-    result = make_factory().attach(name).run(inputs)
+    software = make_factory().attach(name)
+    if stream:
+        last: dict[str, Any] = {}
+        for item in software.stream(inputs):
+            click.echo(json.dumps(item, default=str))
+            last = item
+        _exit_for(last)
+        return
+    result = software.run(inputs)
     emit_json(result)
-    if result.get("status") != "success":
-        sys.exit(1)
+    _exit_for(result)
+
+
+def _exit_for(result: dict[str, Any]) -> None:
+    if result.get("status") == "error":
+        invalid = "field" in result or str(result.get("error", "")).startswith("invalid input")
+        sys.exit(2 if invalid else 1)
 
 
 @main.command()
@@ -373,12 +396,15 @@ def status(name: str, as_json: bool) -> None:
 
     software = make_factory().attach(name)
     info = software.info
+    readiness = software.readiness() if info.status == "running" else None
     live = software.status()
     healthy = live == "running"
     since = info.updated_at.timestamp()
     report = {
         "name": info.name,
         "status": live,
+        "readiness": readiness.state if readiness else None,
+        "load_error": readiness.error if readiness and readiness.state == "failed" else None,
         "strategy": info.strategy,
         "provider": info.provider,
         "endpoint": info.endpoint,
@@ -387,6 +413,8 @@ def status(name: str, as_json: bool) -> None:
         "created_at": info.created_at.isoformat(),
         "updated_at": info.updated_at.isoformat(),
         "entrypoint": info.run_interface.entrypoint if info.run_interface else None,
+        "entry_kind": info.run_interface.entry_kind if info.run_interface else None,
+        "capabilities": info.capabilities,
         "left_out": info.left_out,
         "version": info.version,
     }
@@ -424,11 +452,16 @@ def list_deployments(as_json: bool) -> None:
     rows = []
     for info in factory.list():
         status: str = info.status
+        readiness: dict[str, Any] = {"readiness": None, "load_error": None}
         try:
-            status = factory.attach(info.name).status()
+            software = factory.attach(info.name)
+            if info.status == "running":
+                live = software.readiness()
+                readiness = {"readiness": live.state, "load_error": live.error}
+            status = software.status()
         except DeployerError:
             status = "unknown"
-        rows.append(info.model_dump(mode="json") | {"status": status})
+        rows.append(info.model_dump(mode="json") | {"status": status} | readiness)
     if as_json:
         emit_json(rows)
         return
@@ -441,7 +474,8 @@ def list_deployments(as_json: bool) -> None:
 
     table = Table("name", "strategy", "status", "endpoint", "source")
     for row in rows:
-        cells = (row["name"], row["strategy"], row["status"], row["endpoint"] or "-",
+        shown = row["status"] + (f": {row['load_error']}"[:80] if row["load_error"] else "")
+        cells = (row["name"], row["strategy"], shown, row["endpoint"] or "-",
                  row["source_path"])  # fmt: skip
         table.add_row(*(escape(str(cell)) for cell in cells))  # user strings: never markup
     stdout_console().print(table)
@@ -659,6 +693,9 @@ def doctor(fix: bool, as_json: bool) -> None:
     if not fix:
         click.echo("run `deployer doctor --fix` to clean these up")
 
+
+main.add_command(schema)
+main.add_command(endpoint)
 
 # -- a deployment's life (cli/lifecycle.py) --------------------------------------------------
 

@@ -14,11 +14,10 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from deployer.adapter.agent import AdapterAgent, AdaptRequest
 from deployer.deployment.locks import deployment_lock
 from deployer.deployment.plan import DeploymentPlan
 from deployer.deployment.software import DeployedSoftware, remove_files, remove_version_files
@@ -44,13 +43,14 @@ from deployer.models import (
     SolutionResult,
 )
 from deployer.paths import deployer_home, failed_dir, version_dir
-from deployer.plugins.registry import Strategy, StrategyRegistry
 from deployer.repo.fingerprint import source_hash
 from deployer.repo.solution import check_solution_path
 from deployer.runtime.processes import is_alive, pid_start_time
 from deployer.runtime.runner import Runner, RunnerContext
 from deployer.runtime.server import stop_marked
-from deployer.selector.agent import SelectorAgent
+
+if TYPE_CHECKING:  # imported where used: `deployer run` never loads the adapter or selector
+    from deployer.plugins.registry import Strategy, StrategyRegistry
 
 Progress = Callable[[str], None]
 ENV_FILE = "env.json"
@@ -73,8 +73,20 @@ class DeploymentFactory:
     def __init__(
         self, registry: StrategyRegistry | None = None, store: StateStore | None = None
     ) -> None:
-        self.registry = registry or StrategyRegistry()
+        self._registry = registry
         self._store = store
+
+    @property
+    def registry(self) -> StrategyRegistry:
+        if self._registry is None:
+            from deployer.plugins.registry import StrategyRegistry
+
+            self._registry = StrategyRegistry()
+        return self._registry
+
+    @registry.setter
+    def registry(self, registry: StrategyRegistry) -> None:
+        self._registry = registry
 
     @property
     def store(self) -> StateStore:
@@ -88,6 +100,8 @@ class DeploymentFactory:
 
     def _choose(self, config: DeployConfig) -> tuple[DeploymentSetting, Strategy]:
         if config.strategy == "auto":
+            from deployer.selector.agent import SelectorAgent
+
             selector = SelectorAgent(
                 self.registry,
                 model=config.llm_model,
@@ -196,6 +210,7 @@ class DeploymentFactory:
         info.runner_state = dict(runner.state)
         info.endpoint = runner.endpoint
         info.provider = runner.provider or info.provider
+        info.input_schema = schema_of(runner)
         self.store.save(info)
         self.store.save_version(info, "running")
         return DeployedSoftware(info, runner, self.store, reattach=self.attach)
@@ -212,9 +227,12 @@ class DeploymentFactory:
         step as an event and the record with `record`. On failure everything this version
         made is released, its logs are kept (see `keep_failed_logs`) and the error names
         where they are."""
+        from deployer.adapter.agent import AdapterAgent, AdaptRequest
+
         strategy, name, store = plan.strategy, plan.name, self.store
         runner: Runner | None = None
         loading = False
+        info.runner_class = f"{plan.runner_class.__module__}:{plan.runner_class.__qualname__}"
 
         def on_state(state: dict[str, Any]) -> None:
             nonlocal loading
@@ -301,7 +319,9 @@ class DeploymentFactory:
 
     def runner_for(self, info: DeploymentInfo) -> Runner:
         """The runner of a recorded version (live or not), with its recorded state."""
-        runner_class = self.registry.get_runner_class(info.strategy, info.options)
+        runner_class = recorded_runner_class(info) or self.registry.get_runner_class(
+            info.strategy, info.options
+        )
         return runner_class(runner_context(info, read_env(info)), info.runner_state)
 
     def list(self) -> list[DeploymentInfo]:
@@ -327,6 +347,33 @@ class DeploymentFactory:
             with contextlib.suppress(DeployerError):
                 return stop_marked(str(deployer_home()), name)
             return []
+
+
+def recorded_runner_class(info: DeploymentInfo) -> type[Runner] | None:
+    """The runner class recorded at deploy, imported directly: reattaching (every `deployer
+    run`) then skips entry-point discovery and config parsing. None when there is no record of
+    it or it moved (an upgraded package): the registry finds it then."""
+    if not info.runner_class:
+        return None
+    import importlib
+
+    module_name, _, qualname = info.runner_class.partition(":")
+    try:
+        found: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except Exception:
+        return None
+    return found if isinstance(found, type) and issubclass(found, Runner) else None
+
+
+def schema_of(runner: Runner) -> dict[str, Any] | None:
+    """The runner's input schema, recorded at deploy; a runner that fails to say is no reason
+    to fail a deployment that is healthy."""
+    try:
+        return runner.schema()
+    except Exception:
+        return None
 
 
 def owner_alive(owner: Owner | None) -> bool:

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deployer.models import DeploymentSetting, Resources, SolutionResult
-from deployer.plugins.hookspecs import Availability
-from deployer.plugins.registry import Strategy
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: reattaching to a deployment never loads the registry
+    from deployer.plugins.hookspecs import Availability
+    from deployer.plugins.registry import Strategy
     from deployer.runtime.runner import Runner
 
 

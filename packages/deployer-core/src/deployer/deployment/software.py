@@ -23,7 +23,7 @@ from deployer.paths import (
     versions_root,
     workspaces_dir,
 )
-from deployer.runtime.runner import Runner, failure
+from deployer.runtime.runner import Connection, Readiness, Runner, failure
 from deployer.runtime.server import stop_marked
 
 
@@ -155,11 +155,36 @@ class DeployedSoftware:
         except Exception:
             return False
 
+    def readiness(self) -> Readiness:
+        """Live: `ready`, `loading` (setup()/load() still runs), `failed` (with the load
+        error) or `stopped`. Never raises."""
+        if self._removed:
+            return Readiness(state="stopped", error="removed")
+        try:
+            return self.runner.readiness()
+        except Exception as exc:
+            return Readiness(state="stopped", error=_describe(exc))
+
+    def schema(self) -> dict[str, Any] | None:
+        """The JSON Schema of the input object: what the server publishes now, else what was
+        recorded at deploy, else None (an entry point that takes any body)."""
+        try:
+            live = self.runner.schema() if self.is_healthy() else None
+        except Exception:
+            live = None
+        return live if live is not None else self._info.input_schema
+
+    def connection(self) -> Connection:
+        """URL and headers (with the bearer token) for calling it without deployer."""
+        return self.runner.connection()
+
     def status(self) -> DeploymentStatus:
-        """The recorded status, corrected by a live health check for running deployments."""
-        if self._info.status == "running" and not self.is_healthy():
-            return "failed"
-        return self._info.status
+        """The recorded status, corrected by a live readiness check for running deployments:
+        `running` (ready), `loading` (its setup still runs) or `failed`."""
+        if self._info.status != "running":
+            return self._info.status
+        state = self.readiness().state
+        return "running" if state == "ready" else "loading" if state == "loading" else "failed"
 
     def logs(self, tail: int | None = None) -> str:
         return self.runner.logs(tail)

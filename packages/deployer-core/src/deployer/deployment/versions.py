@@ -126,6 +126,10 @@ def switch(
     new.runner_state = dict(runner.state)
     new.endpoint = runner.endpoint
     new.provider = runner.provider or new.provider
+    if new.input_schema is None:
+        from deployer.deployment.factory import schema_of
+
+        new.input_schema = schema_of(runner)
     store.save(new)
     store.save_version(new, "running")
     store.add_event(name, new.version, "live", f"replaces version {old.version}")

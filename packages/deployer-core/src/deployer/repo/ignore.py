@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pathspec
 
+from deployer.environ import env_int
 from deployer.errors import AdaptationError
 
 DEFAULT_PATTERNS = (
@@ -37,6 +38,7 @@ SECRET_PATTERNS = (
     ".netrc", ".pypirc", ".git-credentials", "credentials", "credentials*.json",
     "*_credentials.json", "*-credentials.json", "service-account*.json", "client_secret*.json",
 )  # fmt: skip
+COPY_WARN_MB = 100  # a copy above this many MB gets a note naming its biggest parts
 # Kept for callers that only need the names of directories never worth entering.
 IGNORED_NAMES = frozenset(p.rstrip("/") for p in DEFAULT_PATTERNS if p.endswith("/"))
 
@@ -56,9 +58,32 @@ class CopyReport:
     ignored: int = 0
     secrets: list[str] = field(default_factory=list)
     outside_symlinks: list[str] = field(default_factory=list)
+    sizes: dict[str, int] = field(default_factory=dict)  # bytes per top-level entry
+
+    @property
+    def size(self) -> int:
+        return sum(self.sizes.values())
+
+    def size_note(self) -> str:
+        """Above $DEPLOYER_COPY_WARN_MB (default 100): how big the copy was, its biggest
+        parts, and the .deployerignore lines that would leave them out."""
+        limit = env_int("DEPLOYER_COPY_WARN_MB", COPY_WARN_MB)
+        if self.size <= limit * 1_000_000:
+            return ""
+        ranked = sorted(self.sizes.items(), key=lambda item: -item[1])
+        biggest = [item for item in ranked[:3] if item[1] * 10 >= self.size]  # a tenth or more
+        parts = ", ".join(f"{name} ({_megabytes(size)})" for name, size in biggest)
+        lines = " and ".join(repr(name) for name, _ in biggest)
+        return (
+            f"the copy of the solution is {_megabytes(self.size)} (over {limit} MB), biggest: "
+            f"{parts}; if the solution does not need them, add {lines} to .deployerignore"
+        )
 
     def notes(self) -> list[str]:
         notes = []
+        big = self.size_note()
+        if big:
+            notes.append(big)
         if self.secrets:
             notes.append(
                 "left out files that look like secrets: " + ", ".join(self.secrets)
@@ -136,6 +161,16 @@ class IgnoreRules:
                 yield relative, entry
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def _top(relative: str) -> str:
+    """`data/a/b.bin` -> `data/`, the way a .deployerignore line names the directory."""
+    head, _, rest = relative.partition("/")
+    return f"{head}/" if rest else head
+
+
 def _read_lines(path: Path) -> list[str]:
     try:
         return path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -169,6 +204,8 @@ def copy_solution(source: Path, destination: Path, include: Iterable[str] = ()) 
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(entry.path, target)
             report.copied += 1
+            top = _top(relative)
+            report.sizes[top] = report.sizes.get(top, 0) + entry.stat().st_size
     except OSError as exc:
         raise AdaptationError(f"could not copy the solution: {exc.strerror or exc}") from None
     report.ignored = rules.skipped

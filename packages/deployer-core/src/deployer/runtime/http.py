@@ -14,9 +14,18 @@ from typing import Any
 
 import httpx
 
-from deployer.runtime.runner import failure
+from deployer.runtime.runner import Readiness, failure
 
 ENVELOPE_STATUSES = frozenset({"success", "error"})
+# What core's serving runtime answers where (docs/serving-runtime.md), for `deployer endpoint`.
+SERVED_PATHS = {
+    "run": "POST /run",
+    "stream": "POST /stream",
+    "ready": "GET /readyz",
+    "live": "GET /livez",
+    "schema": "GET /schema",
+    "metrics": "GET /metrics",
+}
 
 
 def is_envelope(payload: object) -> bool:
@@ -64,6 +73,35 @@ class EnvelopeClient:
         """A GET to the deployment (health, schema); transport errors propagate as httpx's."""
         kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         return self.client.get(f"{self.base_url}{path}", **kwargs)
+
+    def readiness(self, timeout: float = 5.0) -> Readiness:
+        """What the serving runtime's GET /readyz says: 200 ready; 503 loading or failed (with
+        the load error); no answer: stopped."""
+        if not self.base_url:
+            return Readiness(state="stopped")
+        try:
+            response = self.get("/readyz", timeout=timeout)
+            body = response.json()
+        except (httpx.HTTPError, ValueError):
+            return Readiness(state="stopped")
+        state = body.get("status") if isinstance(body, dict) else None
+        if response.status_code == 200:
+            return Readiness(state="ready")
+        if state in ("loading", "failed"):
+            error = body.get("error")
+            return Readiness(state=state, error=str(error)[:1000] if error else None)
+        return Readiness(state="failed", error=f"HTTP {response.status_code} from /readyz")
+
+    def schema(self, timeout: float = 5.0) -> dict[str, Any] | None:
+        """The input schema the server publishes at GET /schema, or None if it has none yet."""
+        if not self.base_url:
+            return None
+        try:
+            response = self.get("/schema", timeout=timeout)
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        return body if isinstance(body, dict) else None
 
     def post_envelope(
         self,

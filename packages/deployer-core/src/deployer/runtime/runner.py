@@ -17,6 +17,27 @@ from pydantic import BaseModel, ConfigDict, Field
 from deployer.models import Resources, RunInterface
 
 RunnerStatus = Literal["running", "stopped", "failed"]
+ReadinessState = Literal["ready", "loading", "failed", "stopped"]
+
+
+class Readiness(BaseModel):
+    """Whether calls can be served now: `loading` while setup()/load() still runs (a model
+    that loads for minutes is not dead), `failed` with the load error, `stopped` when nothing
+    answers."""
+
+    state: ReadinessState
+    error: str | None = None
+
+
+class Connection(BaseModel):
+    """How someone outside deployer reaches the deployment: its URL and the headers each
+    request needs (the bearer token). Holds a secret: printed on request, never stored."""
+
+    url: str | None
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    paths: dict[str, str] = Field(
+        default_factory=dict, description="What is served where, e.g. run: POST /run"
+    )
 
 
 class RunnerContext(BaseModel):
@@ -122,6 +143,32 @@ class Runner(ABC):
 
     def status(self) -> RunnerStatus:
         return "running" if self.is_healthy() else "stopped"
+
+    def readiness(self) -> Readiness:
+        """Loading, ready, failed or stopped. Runners whose server reports readiness (the
+        serving runtime's /readyz) override this; the default knows only healthy or not."""
+        return Readiness(state="ready" if self.is_healthy() else "stopped")
+
+    def schema(self) -> dict[str, Any] | None:
+        """The JSON Schema of the input object. Runners whose server publishes one (GET
+        /schema) override this; the default is read from the entry point's signature as the
+        adapter recorded it, or None when it has none."""
+        return static_schema(self.context.run_interface)
+
+    def connection(self) -> Connection:
+        """The URL and the headers a caller outside deployer needs (see `deployer endpoint`)."""
+        return Connection(url=self.endpoint)
+
+
+def static_schema(interface: RunInterface) -> dict[str, Any] | None:
+    """The input schema of a recorded signature: names, types given as plain annotations,
+    defaults, Cog-style constraints. Entry points that take the whole body have none."""
+    if not interface.signature:
+        return None
+    from deployer.runtime.serving.schema import input_schema, params_from_spec
+
+    params = params_from_spec([p.model_dump() for p in interface.signature])
+    return input_schema(params, additional=interface.calling_convention == "dict")
 
 
 def tail_lines(text: str, tail: int | None) -> str:

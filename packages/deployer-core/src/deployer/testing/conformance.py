@@ -34,6 +34,17 @@ REFERENCE_SOLUTION = {
 }
 REFERENCE_INPUT = {"text": "conformance", "repeat": 2}
 REFERENCE_OUTPUT = {"echo": "conformanceconformance", "length": 22}
+# For strategies that declare `stream`: a generator entry point, items checked in order.
+STREAM_SOLUTION = {
+    "main.py": (
+        '"""The conformance kit\'s streaming solution: a generator."""\n\n\n'
+        "def predict(text: str):\n"
+        "    for word in text.split():\n"
+        '        yield {"word": word}\n'
+    ),
+}
+STREAM_INPUT = {"text": "one two three"}
+STREAM_ITEMS = [{"word": "one"}, {"word": "two"}, {"word": "three"}]
 
 
 def tree_hash(root: Path) -> str:
@@ -242,6 +253,15 @@ class ConformanceSuite:
     def deployed(
         self, registry: StrategyRegistry, reference: Path, request: pytest.FixtureRequest
     ) -> Iterator[Any]:
+        yield from self._deploy(registry, reference, request, "conformance")
+
+    def _deploy(
+        self,
+        registry: StrategyRegistry,
+        solution: Path,
+        request: pytest.FixtureRequest,
+        name: str,
+    ) -> Iterator[Any]:
         from deployer.deployment.factory import DeploymentFactory
         from deployer.models import DeployConfig, SolutionResult
 
@@ -253,10 +273,10 @@ class ConformanceSuite:
             request.applymarker(pytest.mark.real)
             pytest.skip(f"{self.strategy} is unavailable here: {availability.reason}")
         config = DeployConfig(
-            solution=SolutionResult(code_path=reference),
+            solution=SolutionResult(code_path=solution),
             strategy=self.strategy,
             options=self.round_trip_options,
-            name="conformance",
+            name=name,
             startup_timeout=self.startup_timeout,
         )
         try:
@@ -269,6 +289,13 @@ class ConformanceSuite:
             software.remove()
 
     def test_round_trip_returns_the_right_answer(self, deployed: Any) -> None:
+        readiness = deployed.readiness()
+        if readiness.state != "ready":
+            broke(
+                "round trip: readiness",
+                f"readiness() after deploy is {readiness.state} ({readiness.error})",
+                "deploy() returns once the entry point is loaded; readiness() then says ready",
+            )
         result = deployed.run(REFERENCE_INPUT)
         if result != {"status": "success", "output": REFERENCE_OUTPUT}:
             broke("round trip: run", f"got {result}", "call the entry point with the input's keys")
@@ -277,10 +304,62 @@ class ConformanceSuite:
             broke("round trip: errors", f"bad input gave {error}", "return the error envelope")
         if not deployed.is_healthy():
             broke("round trip: health", "unhealthy after an error", "keep serving after errors")
+        if "schema" in deployed.info.capabilities:
+            self._check_schema(deployed)
         deployed.stop()
         if deployed.is_healthy():
             broke("round trip: stop", "still healthy after stop()", "stop() must stop serving")
+        if deployed.readiness().state == "ready":
+            broke("round trip: stop", "readiness() is ready after stop()", "report stopped")
         deployed.stop()  # idempotent
         deployed.start()
         if deployed.run(REFERENCE_INPUT).get("output") != REFERENCE_OUTPUT:
             broke("round trip: start", "wrong answer after start()", "start() must restore it")
+
+    def _check_schema(self, deployed: Any) -> None:
+        """`schema` declared: the input schema names the reference's typed parameters, and
+        a wrongly typed input is refused before the call, naming the field."""
+        schema = deployed.schema() or {}
+        properties = schema.get("properties", {})
+        if properties.get("text", {}).get("type") != "string" or schema.get("required") != ["text"]:
+            broke(
+                "schema",
+                f"the input schema of predict(text: str, repeat: int = 1) is {schema}",
+                "serve the JSON Schema read from the entry point's annotations (runtime /schema)",
+            )
+        if properties.get("repeat", {}).get("type") != "integer":
+            broke("schema", f"repeat: int is {properties.get('repeat')}", "map int to integer")
+        refused = deployed.run({"text": 3})
+        if refused.get("status") != "error" or "text" not in str(refused.get("error")):
+            broke(
+                "schema: validation",
+                f"a number for text: str gave {refused}",
+                "validate inputs against the schema before the call and name the field",
+            )
+
+    # -- streaming (strategies that declare `stream`) -----------------------------------------
+
+    @pytest.fixture
+    def streaming(
+        self, registry: StrategyRegistry, tmp_path: Path, request: pytest.FixtureRequest
+    ) -> Iterator[Any]:
+        config = registry.get_strategy(self.strategy).config
+        if "stream" not in config.capabilities:
+            pytest.skip(f"{self.strategy} does not declare the stream capability")
+        root = tmp_path / "streaming"
+        root.mkdir()
+        for name, text in STREAM_SOLUTION.items():
+            (root / name).write_text(text, encoding="utf-8")
+        yield from self._deploy(registry, root, request, "conformance-stream")
+
+    def test_stream_yields_items_in_order(self, streaming: Any) -> None:
+        received = list(streaming.stream(STREAM_INPUT))
+        items = [item.get("output") for item in received if item.get("status") == "item"]
+        if items != STREAM_ITEMS:
+            broke(
+                "stream",
+                f"streaming a generator of {STREAM_ITEMS} gave {received}",
+                'yield {"status": "item", "output": ...} per item, then the final envelope',
+            )
+        if not received or received[-1].get("status") != "success":
+            broke("stream", f"the stream ended with {received[-1:]}", "end with a success item")

@@ -127,14 +127,29 @@ class LangGraphRunner(Runner):
             prepared["thread"],
             self.context.run_timeout,
         )
+        if self.state.get("kind") != "function":
+            with contextlib.closing(parts):
+                yield from parts  # a graph's own updates (and custom writes), as items
+            return
+        # A wrapped function: a generator's items arrive as custom writes; a plain result is
+        # the wrapper node's `output`, one item. Either way the stream then ends in success.
+        streamed = False
         with contextlib.closing(parts):
             for part in parts:
-                if part["status"] == "success" and self.state.get("kind") == "function":
+                if part["status"] != "item":
+                    yield part
+                elif part.get("event") == "custom":
+                    streamed = True
+                    yield {"status": "item", "output": part["output"]}
+                elif not streamed:
                     updates = part["output"] if isinstance(part["output"], dict) else {}
                     for update in updates.values():
-                        yield unwrap(update)
-                else:
-                    yield part
+                        result = unwrap(update)
+                        yield (
+                            {"status": "item", "output": result["output"]}
+                            if result["status"] == "success"
+                            else result
+                        )
 
     def call_problem(self) -> str | None:
         """Why calls cannot reach the deployment now (the whole message), or None."""

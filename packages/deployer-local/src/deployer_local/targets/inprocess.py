@@ -3,6 +3,10 @@
 Each load imports the entry module under a unique name (not `main`), so two deployments whose
 entry modules share a file name do not replace each other in `sys.modules`. A runner
 reattached from state imports the entry point again on first use.
+
+Imports and calls run inside `scope.borrowed`: the workspace is the working directory and the
+solution's output goes to the deployment's log (`inprocess.log` in its runtime dir). The
+import is bounded by the startup timeout, each call by the run timeout (see scope.py).
 """
 
 from __future__ import annotations
@@ -15,13 +19,12 @@ import importlib
 import importlib.machinery
 import importlib.util
 import inspect
-import json
 import os
 import sys
 import threading
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -33,8 +36,14 @@ from deployer.plugin import (
     RunnerStatus,
     failure,
     one_line,
+    plain,
+    read_tail,
     success,
+    validator_for,
 )
+from deployer_local.targets.scope import CallTimedOut, WorkspaceBusyError, borrowed, within
+
+LOG_NAME = "inprocess.log"
 
 
 class LocalInProcessRunner(Runner):
@@ -60,6 +69,41 @@ class LocalInProcessRunner(Runner):
             self.state["running"] = False
 
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        prepared = self._prepare_call(inputs)
+        if isinstance(prepared, dict):
+            return prepared
+        function, inputs = prepared
+        interface = self.context.run_interface
+        return call(
+            function,
+            interface.calling_convention,
+            inputs,
+            interface.entrypoint,
+            timeout=self.context.run_timeout,
+            scope=self._scope,
+        )
+
+    def stream(self, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        prepared = self._prepare_call(inputs)
+        if isinstance(prepared, dict):
+            yield prepared
+            return
+        function, inputs = prepared
+        interface = self.context.run_interface
+        yield from stream_call(
+            function,
+            interface.calling_convention,
+            inputs,
+            interface.entrypoint,
+            timeout=self.context.run_timeout,
+            scope=self._scope,
+        )
+
+    def _prepare_call(
+        self, inputs: Any
+    ) -> tuple[Callable[..., Any], dict[str, Any]] | dict[str, Any]:
+        """The loaded function and the validated inputs, or the error envelope saying why
+        there is no call: not an object, stopped, not importable, or invalid input."""
         if not isinstance(inputs, dict):
             return failure(f"inputs must be a JSON object, got {type(inputs).__name__}")
         if self.state.get("running") is False:
@@ -72,8 +116,13 @@ class LocalInProcessRunner(Runner):
             function = self._ensure_loaded()
         except DeployFailedError as exc:
             return failure(str(exc))
-        interface = self.context.run_interface
-        return call(function, interface.calling_convention, inputs, interface.entrypoint)
+        if self.context.run_interface.calling_convention == "kwargs":
+            try:
+                inputs = checked_inputs(function, inputs)
+            except ValueError as exc:  # the runtime's InputError, naming the field
+                field = getattr(exc, "field", "")
+                return {**failure(f"invalid input: {exc}"[:1000]), "field": field}
+        return function, inputs
 
     def is_healthy(self) -> bool:
         try:
@@ -87,9 +136,16 @@ class LocalInProcessRunner(Runner):
     def status(self) -> RunnerStatus:
         return "stopped" if self.state.get("running") is False else super().status()
 
+    @property
+    def log_path(self) -> Path:
+        return self.context.runtime_dir / LOG_NAME
+
     def logs(self, tail: int | None = None) -> str:
-        """In-process calls write to the caller's own output: there is no log of their own."""
-        return ""
+        """What the solution printed while importing and during calls."""
+        return read_tail(self.log_path, tail)
+
+    def _scope(self) -> contextlib.AbstractContextManager[None]:
+        return borrowed(self.context.adapted_path, self.log_path, self.context.run_timeout)
 
     def close(self) -> None:
         """Nothing to release: there is no connection."""
@@ -98,9 +154,26 @@ class LocalInProcessRunner(Runner):
         with self._load_lock:
             if self._function is None:
                 os.environ.update(self.context.env)  # secrets reach the solution as env vars
-                self._function, self._alias = load_function(
-                    self.context.adapted_path, self.context.run_interface.entrypoint
-                )
+                workspace = self.context.adapted_path
+                entrypoint = self.context.run_interface.entrypoint
+                if not workspace.is_dir():
+                    raise DeployFailedError(
+                        f"the adapted workspace {workspace} is missing",
+                        hint="deploy again so the workspace is adapted afresh",
+                    )
+                seconds = self.context.startup_timeout
+                try:
+                    self._function, self._alias = within(
+                        seconds, lambda: load_function(workspace, entrypoint), self._scope
+                    )
+                except CallTimedOut:
+                    raise DeployFailedError(
+                        f"importing {entrypoint} took longer than the startup timeout "
+                        f"({seconds:g}s) and was stopped",
+                        hint="raise it with --startup-timeout, or make the import faster",
+                    ) from None
+                except (WorkspaceBusyError, OSError) as exc:
+                    raise DeployFailedError(f"importing {entrypoint} failed: {exc}") from None
             return self._function
 
 
@@ -125,6 +198,11 @@ def load_function(workspace: Path, entrypoint: str) -> tuple[Callable[..., Any],
             raise AttributeError(f"module {module_name!r} has no function {function_name!r}")
     except BaseException as exc:
         unload(alias)
+        if isinstance(exc, SystemExit):  # deploy fails; it must not end the caller's process
+            raise DeployFailedError(
+                f"importing {entrypoint} failed: the module called sys.exit({exc.code!r})",
+                hint=_where(exc, workspace) or "an entry module must not exit when imported",
+            ) from None
         if not isinstance(exc, Exception):
             raise
         raise DeployFailedError(
@@ -173,6 +251,16 @@ def unload(alias: str | None) -> None:
         sys.modules.pop(name, None)
 
 
+_validator = functools.lru_cache(maxsize=64)(validator_for)
+
+
+def checked_inputs(function: Callable[..., Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    """The inputs checked and converted against the function's annotations, exactly as the
+    serving runtime does before a call (one validator for both targets)."""
+    validator = _validator(function)
+    return inputs if validator is None else validator(inputs)
+
+
 @functools.lru_cache(maxsize=64)
 def _signature(function: Callable[..., Any]) -> inspect.Signature:
     """Computed once per function: inspect.signature costs ~20 us, too much for every call."""
@@ -203,24 +291,113 @@ def argument_problem(
 
 
 def call(
-    function: Callable[..., Any], convention: str, inputs: dict[str, Any], label: str = ""
+    function: Callable[..., Any],
+    convention: str,
+    inputs: dict[str, Any],
+    label: str = "",
+    *,
+    timeout: float | None = None,
+    scope: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
 ) -> dict[str, Any]:
-    """Call with the calling convention and wrap the outcome in the result envelope."""
+    """Call with the calling convention inside `scope()`, at most `timeout` seconds, and wrap
+    the outcome in the result envelope."""
     problem = argument_problem(function, convention, inputs, label)
     if problem:
         return failure(problem)
-    try:
+
+    def invoke() -> Any:
         result = function(inputs) if convention == "dict" else function(**inputs)
         if inspect.isawaitable(result):
             result = run_awaitable(result)
+        if inspect.isgenerator(result):
+            result = list(result)  # as process mode answers POST /run for a generator
+        elif inspect.isasyncgen(result):
+            result = run_awaitable(_collect(result))
+        return result
+
+    try:
+        if timeout is None:
+            with scope():
+                result = invoke()
+        else:
+            result = within(timeout, invoke, scope)
+    except CallTimedOut as exc:
+        return failure(
+            f"the call of {label or 'the entry point'} {exc} (raise the limit with --run-timeout)"
+        )
+    except WorkspaceBusyError as exc:
+        return failure(str(exc))
     except (Exception, SystemExit) as exc:
         return failure(f"{type(exc).__name__}: {exc}")
-    try:  # the same promise as process mode, where output travels as JSON
-        json.dumps(result)
-    except (TypeError, ValueError) as exc:
+    return _encoded(result, label)
+
+
+def _encoded(result: Any, label: str) -> dict[str, Any]:
+    """The output as process mode would send it: the runtime's own encoder (numpy, bytes,
+    dataclasses, pydantic models), so both targets answer the same."""
+    try:
+        return success(plain(result))
+    except ValueError as exc:
         what = label or "the entry point"
-        return failure(f"the output of {what} is not JSON-serialisable: {exc}")
-    return success(result)
+        return failure(f"the output of {what} cannot be sent as JSON: {exc}")
+
+
+async def _collect(items: Any) -> list[Any]:
+    return [item async for item in items]
+
+
+def stream_call(
+    function: Callable[..., Any],
+    convention: str,
+    inputs: dict[str, Any],
+    label: str = "",
+    *,
+    timeout: float | None = None,
+    scope: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
+) -> Iterator[dict[str, Any]]:
+    """Items of a generator entry point as it yields them (`{"status": "item", ...}` each,
+    then `{"status": "success"}`), or the error at the point it raised. Each step of the
+    generator runs inside `scope()` (the workspace as cwd, output to the log) and within
+    `timeout`; the items are handed to the caller outside it, so its own printing is its own."""
+    problem = argument_problem(function, convention, inputs, label)
+    if problem:
+        yield failure(problem)
+        return
+
+    def step(action: Callable[[], Any]) -> Any:
+        if timeout is None:
+            with scope():
+                return action()
+        return within(timeout, action, scope)
+
+    def start() -> Iterator[Any]:
+        result = function(inputs) if convention == "dict" else function(**inputs)
+        if inspect.isawaitable(result):
+            result = run_awaitable(result)
+        if inspect.isasyncgen(result):
+            result = run_awaitable(_collect(result))
+        # a generator streams its items; any other result is the one item
+        return result if inspect.isgenerator(result) else iter([result])
+
+    done = object()
+    try:
+        items = step(start)
+        while (item := step(lambda: next(items, done))) is not done:
+            encoded = _encoded(item, label)
+            if encoded["status"] != "success":
+                yield encoded
+                return
+            yield {"status": "item", "output": encoded["output"]}
+    except CallTimedOut as exc:
+        yield failure(f"the call of {label or 'the entry point'} {exc} (raise --run-timeout)")
+        return
+    except WorkspaceBusyError as exc:
+        yield failure(str(exc))
+        return
+    except (Exception, SystemExit) as exc:
+        yield failure(f"{type(exc).__name__}: {exc}")
+        return
+    yield {"status": "success"}
 
 
 async def _await(awaitable: Awaitable[Any]) -> Any:

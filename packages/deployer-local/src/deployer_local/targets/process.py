@@ -14,15 +14,19 @@ import json
 import os
 import secrets
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from deployer.plugin import (
+    SERVED_PATHS,
+    Connection,
     DeployFailedError,
     EnvelopeClient,
     ProcessServerRunner,
+    Readiness,
     RunnerContext,
     check_port_free,
     default_python,
@@ -127,6 +131,21 @@ class LocalProcessRunner(ProcessServerRunner):
         except Exception:
             return False
 
+    def readiness(self) -> Readiness:
+        if not self.process_alive():
+            return Readiness(state="stopped")
+        return self.client.readiness(timeout=HEALTH_TIMEOUT)
+
+    def schema(self) -> dict[str, Any] | None:
+        if self.process_alive():
+            published = self.client.schema(timeout=HEALTH_TIMEOUT)
+            if published is not None:
+                return published
+        return super().schema()
+
+    def connection(self) -> Connection:
+        return Connection(url=self.endpoint, headers=self._auth_headers(), paths=SERVED_PATHS)
+
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(inputs, dict):
             return failure(f"inputs must be a JSON object, got {type(inputs).__name__}")
@@ -134,6 +153,15 @@ class LocalProcessRunner(ProcessServerRunner):
         if reason:
             return self.not_running(reason)
         return self.client.post_envelope("/run", inputs, on_transport_error=self._unreachable)
+
+    def stream(self, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Items of a generator entry point as the server sends them (newline-delimited JSON:
+        `{"status": "item", ...}` each, then the final envelope)."""
+        reason = self.unavailable_reason()
+        if reason:
+            yield self.not_running(reason)
+            return
+        yield from self.client.stream_envelopes("/stream", inputs)
 
     def _unreachable(self, exc: httpx.HTTPError) -> dict[str, Any]:
         if not self.process_alive():

@@ -15,5 +15,8 @@ Next steps:
    selection signals in `src/$package/config.yaml`.
 3. Put the files your target needs in `src/$package/templates/` (`*.tmpl` files are rendered
    with `$$deployer_entry_module`, `$$deployer_entry_function`, `$$deployer_name`, ...).
-4. Implement `src/$package/runner.py` (import your platform's SDK inside its methods only),
-   then set `round_trip_options = {}` in `tests/test_${name}_conformance.py`.
+4. `src/$package/runner.py` works as generated: it serves the workspace on this machine with
+   deployer's serving runtime (`python -m deployer_runtime serve`, token, /readyz, /schema,
+   streaming). Change how it starts and reaches the server for your platform (import its SDK
+   inside the methods only); set `round_trip_options = None` in
+   `tests/test_${name}_conformance.py` if the target cannot run on a test machine.

@@ -77,6 +77,12 @@ def dumps(payload: Any) -> bytes:
         raise EncodeError(f"the output is not JSON-serialisable: {exc}") from None
 
 
+def plain(value: Any) -> Any:
+    """`value` as the plain JSON value a caller over HTTP would receive (numpy, dataclasses,
+    pydantic, bytes, paths converted the same way): for callers in the same process."""
+    return json.loads(dumps(value))
+
+
 def _find_non_finite(value: Any, path: str, depth: int = 0) -> str | None:
     """Where the first NaN/Infinity sits, as `NaN at output['a'][2]`."""
     if depth > 200:

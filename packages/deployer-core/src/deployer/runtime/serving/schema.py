@@ -542,3 +542,11 @@ class Validator:
             if param.max_length is not None and len(value) > param.max_length:
                 raise InputError(param.name, f"must be at most {param.max_length} characters")
         return value
+
+
+def validator_for(function: Callable[..., Any]) -> Validator | None:
+    """A validator of keyword inputs for `function` (None when its signature cannot be read):
+    what the runtime checks before a call, for callers that call the function directly. It
+    raises InputError (a ValueError with `field`)."""
+    params, var_keyword, readable = params_of(function)
+    return Validator(params, var_keyword=var_keyword, fill_defaults=False) if readable else None

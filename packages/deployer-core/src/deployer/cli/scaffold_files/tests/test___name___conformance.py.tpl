@@ -7,6 +7,6 @@ from deployer.testing import ConformanceSuite
 
 class Test${class_name}Conformance(ConformanceSuite):
     strategy = "$name"
-    # Options for the deploy/run/stop round trip. None until the runner is implemented;
-    # then {} (or the options that make it run on a test machine).
-    round_trip_options = None
+    # Options for the deploy/run/stop round trip ({}: the defaults). None for a target that
+    # cannot run on a test machine (a cloud account): the round trip is then skipped.
+    round_trip_options = {}

@@ -4,7 +4,8 @@ The adapted workspace must contain:
 
 1. The solution's own code, unchanged wherever possible.
 2. An entry point `module:function` importable from the workspace root.
-3. `deployer_${name}_entry.py`, rendered from this strategy's template.
+3. `deployer_entry.json`, rendered from this strategy's template; the runner completes it and
+   serves the entry point with deployer's serving runtime (`deployer_runtime/`, copied in).
 
 Do not hard-code secrets: they arrive as environment variables.
 

@@ -9,17 +9,20 @@ run_interface:
   kind: function
 # Files every adapted workspace must contain (checked after templates are rendered).
 required_files:
-  - deployer_${name}_entry.py
-capabilities: []
+  - deployer_entry.json
+# What the runner does beyond deploy/run/stop: `stream` (runner.stream yields items), `logs`.
+capabilities: [logs, stream]
+# The entry kinds the runner can serve: core's serving runtime loads all of these.
+entry_kinds: [function, class, graph, asgi, wsgi, modal_function, gradio]
 # What must be present for this strategy to work here: binaries, python_modules,
 # env_all (all must be set), env_any (one must be set).
 requirements: {}
 # Strategy-specific options: --option key=value on the command line.
 options:
-  timeout:
-    type: integer
-    default: 60
-    description: Seconds one call may take
+  region:
+    type: string
+    default: ""
+    description: An example option (read it in runner.py as self.context.options["region"])
 # Evidence that a solution fits: each matched signal adds its weight to the score.
 signals:
   baseline: 0.0

@@ -1,0 +1,1 @@
+{"entrypoint": "$$deployer_entrypoint", "calling_convention": "$$deployer_calling_convention"}
