@@ -135,10 +135,11 @@ def test_bad_paths_and_names(cli: Cli, tmp_path: Path):
 
 
 def test_name_taken(cli: Cli):
+    # a name that exists gets a new version (issue 15), not "name taken"
     hello = str(EXAMPLES / "hello")
     assert cli("deploy", hello, "--name", "dup", "--option", "mode=inprocess").code == 0
-    taken = cli("deploy", hello, "--name", "dup", "--option", "mode=inprocess")
-    assert taken.code == 2 and "'dup' exists already" in taken.err
+    again = cli("deploy", hello, "--name", "dup", "--option", "mode=inprocess")
+    assert again.code == 0 and "deployed dup version 2" in again.out, again.err
 
 
 def test_options_are_validated(cli: Cli):

@@ -10,7 +10,6 @@ import deployer
 from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import (
     DeployFailedError,
-    NameTakenError,
     OptionError,
     StrategyNotFoundError,
     StrategyUnavailableError,
@@ -115,8 +114,9 @@ def test_name_taken_unknown_and_unavailable_strategy(registry, make_solution):
     root = make_solution()
     factory = DeploymentFactory(registry)
     factory.create(_config(root, name="taken"))
-    with pytest.raises(NameTakenError, match="'taken' exists already"):
-        factory.create(_config(root, name="taken"))
+    # a name that exists gets a new version (issue 15), not "name taken"
+    assert factory.create(_config(root, name="taken")).version == 2
+    assert factory.store.get("taken").version == 2
     with pytest.raises(StrategyNotFoundError) as info:
         factory.create(_config(root, strategy="nosuch"))
     assert "echo" in info.value.hint
@@ -133,6 +133,11 @@ def test_attach_with_broken_plugin_and_forced_removal(registry, plugins, make_so
     factory = DeploymentFactory(registry)
     factory.create(_config(make_solution(), name="orphan"))
     broken = DeploymentFactory(StrategyRegistry([]), factory.store)
+    # the strategy is not enabled, but its runner class (recorded at deploy) still imports
+    assert broken.attach("orphan").run({"name": "x"})["status"] == "success"
+    info = factory.store.get("orphan")
+    info.runner_class = "deployer_uninstalled_pkg.runner:EchoRunner"  # its package is gone
+    factory.store.save(info)
     with pytest.raises(Exception, match="unknown strategy 'echo'"):
         broken.attach("orphan")
     with pytest.raises(StrategyNotFoundError):

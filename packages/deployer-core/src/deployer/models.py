@@ -235,6 +235,8 @@ class DeploymentInfo(BaseModel):
         default_factory=list, description="What the workspace copy did not ship, and why"
     )
     owner: Owner | None = Field(default=None, description="The deploying process, until done")
+    version: int = Field(default=1, ge=1, description="Which version of the name this is")
+    source_hash: str | None = Field(default=None, description="Digest of the shipped files")
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
 

@@ -39,14 +39,40 @@ def workspaces_dir() -> Path:
     return path
 
 
+def _check_name(name: str) -> None:
+    if not NAME_PATTERN.fullmatch(name):
+        raise StateError(f"{name!r} is not a valid deployment name")
+
+
 def deployment_dir(name: str) -> Path:
     """Per-deployment runtime files: logs, pid files, the env file. The name is checked, so
     no record (tampered or not) can make this a path outside the home."""
-    if not NAME_PATTERN.fullmatch(name):
-        raise StateError(f"{name!r} is not a valid deployment name")
+    _check_name(name)
     path = deployer_home() / "deployments" / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def version_dir(name: str, version: int) -> Path:
+    """Runtime files of one version: version 1 keeps the deployment's own directory (records
+    written before versions existed point there), later ones get a sibling tree of their own."""
+    if version <= 1:
+        return deployment_dir(name)
+    path = versions_root(name) / str(int(version))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def versions_root(name: str) -> Path:
+    """Where versions 2 and later of deployment `name` keep their runtime files."""
+    _check_name(name)
+    return deployer_home() / "versions" / name
+
+
+def failed_dir(name: str) -> Path:
+    """The logs of the last failed attempt of deployment `name`, kept after it is undone."""
+    _check_name(name)
+    return deployer_home() / "failed" / name
 
 
 def inside_home(path: Path) -> bool:

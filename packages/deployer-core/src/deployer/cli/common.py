@@ -42,6 +42,29 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
+VERBOSITY_KEY = "deployer.verbosity"
+
+
+def verbosity() -> int:
+    """-1 with the global --quiet, 1 with --verbose, else 0 (also outside a click context)."""
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return 0
+    return int(context.find_root().meta.get(VERBOSITY_KEY, 0))
+
+
+def set_verbosity(context: click.Context, quiet: bool, verbose: bool) -> None:
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose exclude each other")
+    context.meta[VERBOSITY_KEY] = -1 if quiet else (1 if verbose else 0)
+
+
+def note(text: str) -> None:
+    """An informational line on standard error, silenced by --quiet."""
+    if verbosity() >= 0:
+        click.echo(text, err=True)
+
+
 def handle_errors(func: F) -> F:
     """Turn deployer's errors (and pydantic's) into one readable line and a meaningful exit."""
 
@@ -58,6 +81,10 @@ def handle_errors(func: F) -> F:
             click.echo(f"error: {error.message}", err=True)
             if error.hint:
                 click.echo(f"hint: {error.hint}", err=True)
+            cause = exc.__cause__
+            if cause is not None and verbosity() > 0:  # -v: what it came from, still one line
+                text = str(cause).strip().splitlines()
+                click.echo(f"cause: {type(cause).__name__}: {text[0] if text else ''}", err=True)
             sys.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -110,9 +137,14 @@ def allowed_strategies(value: str | None) -> list[str] | None:
 
 @contextmanager
 def progress_spinner(enabled: bool) -> Iterator[Callable[[str], None]]:
-    """A spinner on standard error while long steps run (silent when not a terminal)."""
+    """A spinner on standard error while long steps run (silent when not a terminal or with
+    --quiet; with --verbose every step is a line of its own, terminal or not)."""
+    level = verbosity()
+    if enabled and level > 0:
+        yield lambda step: click.echo(f"... {step}", err=True)
+        return
     console = stderr_console()
-    if not enabled or not console.is_terminal:
+    if not enabled or level < 0 or not console.is_terminal:
         yield lambda step: None
         return
     with console.status("starting") as status:

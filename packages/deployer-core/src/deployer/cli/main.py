@@ -24,10 +24,13 @@ from deployer.cli.common import (
     emit_json,
     handle_errors,
     make_factory,
+    note,
     pairs,
     progress_spinner,
+    set_verbosity,
     solution_from,
     stdout_console,
+    verbosity,
 )
 from deployer.cli.inspect import endpoint, schema
 
@@ -41,8 +44,12 @@ from deployer.cli.inspect import endpoint, schema
     callback=lambda ctx, _param, value: _print_versions(ctx) if value else None,
     help="Show the versions of deployer-core and every installed strategy, then exit.",
 )
-def main() -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Only results and errors: no progress, no notes.")
+@click.option("-v", "--verbose", is_flag=True, help="Print every step, and the cause of errors.")
+@click.pass_context
+def main(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     """Turn a code repository into running software: deployer deploy PATH, then deployer run."""
+    set_verbosity(ctx, quiet, verbose)
 
 
 def _print_versions(ctx: click.Context) -> None:
@@ -246,6 +253,13 @@ def select(
     help="Ship files matching this gitignore pattern although they look like secrets or "
     "match the ignore rules (repeatable).",
 )
+@click.option(
+    "--keep",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Older versions of NAME kept on disk for rollback (older ones are removed).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the DeploymentInfo as JSON.")
 @handle_errors
 def deploy(
@@ -265,9 +279,11 @@ def deploy(
     adaptation: str,
     env_files: tuple[str, ...],
     include: tuple[str, ...],
+    keep: int,
     as_json: bool,
 ) -> None:
-    """Select, adapt and deploy the solution at PATH."""
+    """Select, adapt and deploy the solution at PATH. An existing --name gets a new version,
+    made live once healthy (the old one keeps serving until then)."""
     from deployer.models import DeployConfig
     from deployer.repo.envfile import read_env_file
 
@@ -293,14 +309,18 @@ def deploy(
         include=list(include),
     )
     with progress_spinner(not as_json) as progress:
-        software = make_factory().create(config, progress)
+        software = make_factory().create(config, progress, keep=keep)
     info = software.info
     if as_json:
         emit_json(info.model_dump(mode="json"))
         return
-    for note in info.left_out:
-        click.echo(f"note: {note}", err=True)
-    click.echo(f"deployed {info.name} with {info.strategy} ({info.reasoning})")
+    for left_out in info.left_out:
+        note(f"note: {left_out}")
+    if verbosity() < 0:
+        click.echo(info.name)  # -q: just the name, for scripts
+        return
+    version = f" version {info.version}" if info.version > 1 else ""
+    click.echo(f"deployed {info.name}{version} with {info.strategy} ({info.reasoning})")
     if info.endpoint:
         click.echo(f"endpoint: {info.endpoint}")
     click.echo(f"call it:  deployer run {info.name} '{{...}}'")
@@ -396,16 +416,25 @@ def status(name: str, as_json: bool) -> None:
         "entry_kind": info.run_interface.entry_kind if info.run_interface else None,
         "capabilities": info.capabilities,
         "left_out": info.left_out,
+        "version": info.version,
         "details": software.details() if healthy else {},
     }
+    from deployer.cli.lifecycle import recent_events
+
+    events = recent_events(name)
     if as_json:
-        emit_json(report)
+        emit_json(report | {"events": events})
         return
     details = report.pop("details")
     for key, value in [*report.items(), *details.items()]:
         if value not in (None, [], "", {}):
             shown = ", ".join(map(str, value)) if isinstance(value, list) else value
             click.echo(f"{key + ':':<16}{shown}")
+    if events:
+        click.echo("events:")
+        for event in events:
+            reason = f": {event['reason']}" if event["reason"] else ""
+            click.echo(f"  {event['at'][:19]}  v{event['version']} {event['kind']}{reason}")
 
 
 @main.command(name="ls")
@@ -463,17 +492,19 @@ def list_deployments(as_json: bool) -> None:
 @click.option(
     "--adaptation", is_flag=True, help="The coding agent's log from adapting NAME instead."
 )
+@click.option(
+    "--since", metavar="WHEN", help="Only lines written since: 30s, 10m, 2h, 1d or a date/time."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line (at, line, ...).")
 @handle_errors
-def logs(name: str, tail: int | None, follow: bool, adaptation: bool) -> None:
+def logs(
+    name: str, tail: int | None, follow: bool, adaptation: bool, since: str | None, as_json: bool
+) -> None:
     """Print the output of deployment NAME."""
     if not adaptation:
-        software = make_factory().attach(name)
-        if not follow:
-            click.echo(software.logs(tail), nl=False)
-            return
-        for chunk in software.follow_logs(tail=10 if tail is None else tail):
-            click.echo(chunk, nl=False)
-        click.echo(f"deployment {name} was removed", err=True)
+        from deployer.cli.lifecycle import show_logs
+
+        show_logs(make_factory().attach(name), tail, follow, since, as_json)
         return
     from deployer.paths import deployment_dir
     from deployer.runtime.runner import tail_lines
@@ -667,3 +698,13 @@ def doctor(fix: bool, as_json: bool) -> None:
 
 main.add_command(schema)
 main.add_command(endpoint)
+
+# -- a deployment's life (cli/lifecycle.py) --------------------------------------------------
+
+from deployer.cli.conventions import finish  # noqa: E402
+from deployer.cli.lifecycle import dev, history, rollback  # noqa: E402
+
+main.add_command(history)
+main.add_command(rollback)
+main.add_command(dev)
+finish(main)  # examples in every --help, completion of names (cli/conventions.py)

@@ -67,9 +67,11 @@ def _strings(value: Any) -> list[str]:
 def _users(store: StateStore) -> dict[str, list[str]]:
     """Each path a recorded deployment's state names, with the deployments naming it."""
     users: dict[str, list[str]] = {}
-    for info in store.list():
+    for info in [*store.list(), *store.version_infos()]:  # a kept version counts as a user
         for text in _strings(info.runner_state):
-            users.setdefault(text, []).append(info.name)
+            named = users.setdefault(text, [])
+            if info.name not in named:
+                named.append(info.name)
     return users
 
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import psutil
 from deployer.adapter.staging import stale_staging
 from deployer.deployment.cache import list_cache
 from deployer.deployment.factory import DeploymentFactory, owner_alive
+from deployer.deployment.software import remove_version_files
 from deployer.errors import DeployerError
 from deployer.paths import deployer_home, workspaces_dir
 from deployer.runtime.processes import pid_start_time, terminate
@@ -49,9 +51,10 @@ class Finding:
 
 def _recorded_pids(factory: DeploymentFactory) -> dict[str, set[int]]:
     recorded: dict[str, set[int]] = {}
-    for info in factory.store.list():
+    # the live records and every version's (one being deployed beside the live one counts)
+    for info in [*factory.store.list(), *factory.store.version_infos()]:
         pids = {info.runner_state.get("pid"), info.runner_state.get("pgid")}
-        recorded[info.name] = {int(p) for p in pids if isinstance(p, int)}
+        recorded.setdefault(info.name, set()).update(int(p) for p in pids if isinstance(p, int))
     return recorded
 
 
@@ -116,12 +119,31 @@ def examine(factory: DeploymentFactory | None = None, fix: bool = False) -> list
                 finding.error = exc.message
         findings.append(finding)
 
+    for info in factory.store.version_infos():  # a redeploy or rollback killed midway
+        if info.owner is None or owner_alive(info.owner):
+            continue
+        finding = Finding(
+            "stuck version",
+            f"{info.name} version {info.version} (its deploy, process {info.owner.pid}, is gone)",
+            "stop what it started and remove its files",
+        )
+        if fix:
+            try:
+                with contextlib.suppress(Exception):  # whatever it started, stopped if it can be
+                    factory.runner_for(info).remove()
+                remove_version_files(info)
+                info.owner = None
+                factory.store.save_version(info, "failed", "its deploy was interrupted")
+                finding.fixed = True
+            except DeployerError as exc:
+                finding.error = exc.message
+        findings.append(finding)
+
     for path in stale_staging(workspaces_dir()):
         findings.append(_remove_dir("stale staging", path, fix))
 
-    referenced = {
-        str(info.adapted_path) for info in factory.store.list() if info.adapted_path is not None
-    }
+    kept = [*factory.store.list(), *factory.store.version_infos()]  # old versions are kept
+    referenced = {str(info.adapted_path) for info in kept if info.adapted_path is not None}
     for path in sorted(workspaces_dir().iterdir()):
         if path.name.startswith(".") or not path.is_dir() or str(path) in referenced:
             continue

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -19,15 +20,17 @@ from pydantic import ValidationError
 
 from deployer.deployment.locks import deployment_lock
 from deployer.deployment.plan import DeploymentPlan
-from deployer.deployment.software import DeployedSoftware, remove_files
+from deployer.deployment.software import DeployedSoftware, remove_files, remove_version_files
 from deployer.deployment.state import StateStore, write_private_json
 from deployer.errors import (
     DeployerError,
     DeployFailedError,
+    NameTakenError,
     StateError,
     StrategyNotFoundError,
     StrategyUnavailableError,
     UsageError,
+    one_line,
     usage_error_from,
 )
 from deployer.models import (
@@ -39,7 +42,8 @@ from deployer.models import (
     Resources,
     SolutionResult,
 )
-from deployer.paths import deployer_home, deployment_dir
+from deployer.paths import deployer_home, failed_dir, version_dir
+from deployer.repo.fingerprint import source_hash
 from deployer.repo.solution import check_solution_path
 from deployer.runtime.processes import is_alive, pid_start_time
 from deployer.runtime.runner import Runner, RunnerContext
@@ -50,6 +54,7 @@ if TYPE_CHECKING:  # imported where used: `deployer run` never loads the adapter
 
 Progress = Callable[[str], None]
 ENV_FILE = "env.json"
+DEFAULT_KEEP = 3
 
 
 def _quiet(_: str) -> None:
@@ -150,11 +155,30 @@ class DeploymentFactory:
             resources=_merge_resources(setting.resources, config.resources),
         )
 
-    def create(self, config: DeployConfig, progress: Progress = _quiet) -> DeployedSoftware:
+    def create(
+        self, config: DeployConfig, progress: Progress = _quiet, keep: int = DEFAULT_KEEP
+    ) -> DeployedSoftware:
+        """Deploy; a name that exists gets a new version, made live only once it is healthy
+        (see deployment/versions.py), with `keep` older versions kept on disk."""
         plan = self.plan(config, progress)
-        strategy, name = plan.strategy, plan.name
-        info = DeploymentInfo(
-            name=name,
+        if plan.name in self.store.names():
+            from deployer.deployment.versions import redeploy
+
+            return redeploy(self, plan, config, progress, keep)
+        info = self.new_info(plan, config, version=1)
+        try:
+            self.store.reserve(info)
+        except NameTakenError:
+            raise busy_error(plan.name) from None  # another command created it meanwhile
+        self.store.add_event(info.name, 1, "created")
+        with deployment_lock(plan.name):
+            return self._deploy(plan, config, info, progress)
+
+    def new_info(self, plan: DeploymentPlan, config: DeployConfig, version: int) -> DeploymentInfo:
+        """The record of a version about to be made (status `deploying`, owned by us)."""
+        strategy = plan.strategy
+        return DeploymentInfo(
+            name=plan.name,
             strategy=strategy.name,
             provider=strategy.config.provider,
             source_path=plan.source,
@@ -166,20 +190,60 @@ class DeploymentFactory:
             run_timeout=config.run_timeout,
             startup_timeout=config.startup_timeout,
             owner=Owner(pid=os.getpid(), started=pid_start_time(os.getpid())),
+            version=version,
+            source_hash=source_hash(plan.source, config.include),
         )
-        self.store.reserve(info)
-        with deployment_lock(name):
-            return self._deploy(plan, config, info, progress)
 
     def _deploy(
         self, plan: DeploymentPlan, config: DeployConfig, info: DeploymentInfo, progress: Progress
     ) -> DeployedSoftware:
+        def record(current: DeploymentInfo) -> None:
+            self.store.save(current)
+
+        try:
+            runner = self.bring_up(plan, config, info, progress, record)
+        except BaseException:
+            _undo(None, info, self.store)
+            raise
+        info.status = "running"
+        info.owner = None
+        info.runner_state = dict(runner.state)
+        info.endpoint = runner.endpoint
+        info.provider = runner.provider or info.provider
+        info.input_schema = schema_of(runner)
+        self.store.save(info)
+        self.store.save_version(info, "running")
+        return DeployedSoftware(info, runner, self.store, reattach=self.attach)
+
+    def bring_up(
+        self,
+        plan: DeploymentPlan,
+        config: DeployConfig,
+        info: DeploymentInfo,
+        progress: Progress,
+        record: Callable[[DeploymentInfo], None],
+    ) -> Runner:
+        """Adapt, build and start one version and wait until it is healthy, recording each
+        step as an event and the record with `record`. On failure everything this version
+        made is released, its logs are kept (see `keep_failed_logs`) and the error names
+        where they are."""
         from deployer.adapter.agent import AdapterAgent, AdaptRequest
 
-        strategy, name = plan.strategy, plan.name
+        strategy, name, store = plan.strategy, plan.name, self.store
         runner: Runner | None = None
+        loading = False
         info.runner_class = f"{plan.runner_class.__module__}:{plan.runner_class.__qualname__}"
+
+        def on_state(state: dict[str, Any]) -> None:
+            nonlocal loading
+            info.runner_state = dict(state)
+            record(info)
+            if state.get("pid") and not loading:
+                loading = True
+                store.add_event(name, info.version, "loading")
+
         try:
+            store.add_event(name, info.version, "adapting")
             progress(f"adapting {plan.source.name} for {strategy.name}")
             request = AdaptRequest(
                 entrypoint=config.entrypoint,
@@ -197,38 +261,46 @@ class DeploymentFactory:
             info.adapted_path = adaptation.adapted_path
             info.run_interface = adaptation.run_interface
             info.left_out = adaptation.left_out
-            self.store.save(info)
-            runtime_dir = deployment_dir(name)
+            record(info)
+            runtime_dir = version_dir(name, info.version)
             if config.env:
                 write_private_json(runtime_dir / ENV_FILE, json.dumps(config.env))
             context = runner_context(info, config.env, progress)
-            context.on_state = lambda state: self._record_state(info, state)
+            context.on_state = on_state
             runner = plan.runner_class(context, {})
+            store.add_event(name, info.version, "building")
             progress(f"deploying {name} with {strategy.name}")
             runner.deploy()
             progress("checking health")
             if not runner.is_healthy():
                 raise DeployFailedError(f"deployment {name!r} started but is not healthy")
         except BaseException as exc:
-            _undo(runner, info, self.store)
-            if isinstance(exc, DeployerError) or not isinstance(exc, Exception):
+            if runner is not None:
+                # already failing: the original error is the one to report
+                with contextlib.suppress(Exception):
+                    runner.remove()
+            kept = keep_failed_logs(name, info.version)
+            with contextlib.suppress(DeployerError):
+                store.add_event(name, info.version, "failed", one_line(exc))
+            if not isinstance(exc, Exception):
                 raise
-            raise DeployFailedError(
-                f"deploying {name!r} with {strategy.name} failed: {type(exc).__name__}: {exc}"
-            ) from exc
-        info.status = "running"
-        info.owner = None
-        info.runner_state = dict(runner.state)
-        info.endpoint = runner.endpoint
-        info.provider = runner.provider or info.provider
-        info.input_schema = schema_of(runner)
-        self.store.save(info)
-        return DeployedSoftware(info, runner, self.store)
-
-    def _record_state(self, info: DeploymentInfo, state: dict[str, Any]) -> None:
-        """What the runner started, recorded the moment it exists (see Runner.save_state)."""
-        info.runner_state = dict(state)
-        self.store.save(info)
+            error = (
+                exc
+                if isinstance(exc, DeployerError)
+                else DeployFailedError(
+                    f"deploying {name!r} with {strategy.name} failed: {type(exc).__name__}: {exc}"
+                )
+            )
+            if kept is not None:  # the runner's "full log" hint names a path undone now
+                earlier = error.hint if error.hint and "full log" not in error.hint else None
+                error.hint = f"log of the failed attempt: {kept}" + (
+                    f"; {earlier}" if earlier else ""
+                )
+            if error is exc:
+                raise
+            raise error from exc
+        store.add_event(name, info.version, "ready")
+        return runner
 
     def attach(self, name: str) -> DeployedSoftware:
         """Reattach to a recorded deployment (made by this or another process)."""
@@ -243,11 +315,14 @@ class DeploymentFactory:
                 f"deployment {name!r} never finished deploying",
                 hint=f"remove it with: deployer rm {name}",
             )
+        return DeployedSoftware(info, self.runner_for(info), self.store, reattach=self.attach)
+
+    def runner_for(self, info: DeploymentInfo) -> Runner:
+        """The runner of a recorded version (live or not), with its recorded state."""
         runner_class = recorded_runner_class(info) or self.registry.get_runner_class(
             info.strategy, info.options
         )
-        runner = runner_class(runner_context(info, _read_env(name)), info.runner_state)
-        return DeployedSoftware(info, runner, self.store)
+        return runner_class(runner_context(info, read_env(info)), info.runner_state)
 
     def list(self) -> list[DeploymentInfo]:
         return self.store.list()
@@ -263,6 +338,9 @@ class DeploymentFactory:
         except DeployerError:
             if not force:
                 raise
+            with contextlib.suppress(DeployerError):
+                for record in self.store.versions(name):
+                    remove_version_files(record.info)
             with contextlib.suppress(DeployerError):
                 remove_files(self.store.get(name))
             self.store.delete(name)
@@ -316,7 +394,7 @@ def runner_context(
         name=info.name,
         adapted_path=info.adapted_path,
         run_interface=info.run_interface,
-        runtime_dir=deployment_dir(info.name),
+        runtime_dir=version_dir(info.name, info.version),
         options=info.options,
         env=env,
         resources=info.resources,
@@ -326,15 +404,42 @@ def runner_context(
     )
 
 
-def _read_env(name: str) -> dict[str, str]:
-    path = deployment_dir(name) / ENV_FILE
+def read_env(info: DeploymentInfo) -> dict[str, str]:
+    """The environment values a version was deployed with (kept owner-only beside it)."""
+    path = version_dir(info.name, info.version) / ENV_FILE
     if not path.is_file():
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
-        raise StateError(f"the environment file of {name!r} is unreadable: {path}") from None
+        raise StateError(f"the environment file of {info.name!r} is unreadable: {path}") from None
     return {str(k): str(v) for k, v in data.items()}
+
+
+def keep_failed_logs(name: str, version: int) -> Path | None:
+    """Copy the logs of a failed attempt where undoing it will not delete them (the last
+    failed attempt of each name is kept); the main log's path, or None when there was none."""
+    try:
+        source = version_dir(name, version)
+        logs = sorted(p for p in source.glob("*.log") if p.is_file())
+        if not logs:
+            return None
+        target = failed_dir(name)
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True, exist_ok=True)
+        for log in logs:
+            shutil.copy2(log, target / log.name)
+    except (OSError, DeployerError):
+        return None
+    main = target / "server.log"
+    return main if main.is_file() else target / logs[0].name
+
+
+def busy_error(name: str) -> StateError:
+    return StateError(
+        f"deployment {name!r} is being changed by another deployer command",
+        hint="wait for it to finish, then try again",
+    )
 
 
 def _undo(runner: Runner | None, info: DeploymentInfo, store: StateStore) -> None:
@@ -364,13 +469,15 @@ def deploy(
     llm_cache: bool = True,
     coding_agent: str | None = None,
     adaptation: str = "auto",
+    keep: int = DEFAULT_KEEP,
     **options: Any,
 ) -> DeployedSoftware:
     """Deploy a solution in one call; extra keyword arguments are strategy options.
 
     `llm_model` (default $DEPLOYER_LLM_MODEL) lets a model choose the strategy and drive the
     llm-editor agent; `coding_agent` adapts repositories the templates cannot (or always, with
-    `adaptation="agent"`).
+    `adaptation="agent"`). A `name` that exists gets a new version, live once healthy; `keep`
+    older versions stay on disk for `rollback`.
 
     >>> with deploy("examples/hello", mode="inprocess") as software:
     ...     software.run({"name": "Ada"})
@@ -402,7 +509,7 @@ def deploy(
         )
     except ValidationError as exc:
         raise usage_error_from(exc) from None
-    return DeploymentFactory(registry).create(config, progress)
+    return DeploymentFactory(registry).create(config, progress, keep=keep)
 
 
 def attach(name: str) -> DeployedSoftware:

@@ -11,10 +11,18 @@ from types import TracebackType
 from typing import Any
 
 from deployer.deployment.locks import deployment_lock
-from deployer.deployment.state import StateStore
+from deployer.deployment.state import EventKind, StateStore
 from deployer.errors import DeployerError
 from deployer.models import DeploymentInfo, DeploymentStatus
-from deployer.paths import deployer_home, deployment_dir, inside_home, workspaces_dir
+from deployer.paths import (
+    deployer_home,
+    deployment_dir,
+    failed_dir,
+    inside_home,
+    version_dir,
+    versions_root,
+    workspaces_dir,
+)
 from deployer.runtime.runner import Connection, Readiness, Runner, failure
 from deployer.runtime.server import stop_marked
 
@@ -53,10 +61,17 @@ class DeployedSoftware:
     context manager, the deployment is stopped on exit.
     """
 
-    def __init__(self, info: DeploymentInfo, runner: Runner, store: StateStore | None) -> None:
+    def __init__(
+        self,
+        info: DeploymentInfo,
+        runner: Runner,
+        store: StateStore | None,
+        reattach: Callable[[str], DeployedSoftware] | None = None,
+    ) -> None:
         self._info = info
         self.runner = runner
         self._store = store
+        self._reattach = reattach  # how to follow the name to a version made after this handle
         self._removed = False
         if store is not None:
             runner.context.on_state = self._save_runner_state
@@ -73,6 +88,11 @@ class DeployedSoftware:
     def endpoint(self) -> str | None:
         return self._info.endpoint
 
+    @property
+    def version(self) -> int:
+        """Which version of the deployment this handle reaches (1, 2, ...)."""
+        return self._info.version
+
     def run(self, inputs: dict[str, Any] | str) -> dict[str, Any]:
         """Call the solution with an input object (a dict, or JSON text of an object)."""
         if self._removed:
@@ -82,6 +102,12 @@ class DeployedSoftware:
         parsed, problem = _parse_inputs(inputs)
         if problem is not None:
             return problem
+        result = self._run_once(parsed)
+        if result["status"] == "error" and self._follow_new_version():
+            result = self._run_once(parsed)  # the version it reached was replaced meanwhile
+        return result
+
+    def _run_once(self, parsed: dict[str, Any]) -> dict[str, Any]:
         try:
             result = self.runner.run(parsed)
         except RecursionError:
@@ -91,6 +117,22 @@ class DeployedSoftware:
         if not isinstance(result, dict) or result.get("status") not in {"success", "error"}:
             return failure(f"the {self._info.strategy} runner returned a malformed result")
         return _json_safe(result)
+
+    def _follow_new_version(self) -> bool:
+        """Point this handle at the live version when a redeploy or rollback replaced the one
+        it held: a caller keeps one handle across a redeploy without failed calls."""
+        if self._store is None or self._reattach is None:
+            return False
+        try:
+            live = self._store.get(self.name)
+            if live.version == self._info.version:
+                return False
+            fresh = self._reattach(self.name)
+        except DeployerError:
+            return False
+        self._info, self.runner = fresh.info, fresh.runner
+        self.runner.context.on_state = self._save_runner_state
+        return True
 
     def stream(self, inputs: dict[str, Any] | str) -> Iterator[dict[str, Any]]:
         """Yield partial results where the strategy declares `stream`; elsewhere yield the one
@@ -167,6 +209,9 @@ class DeployedSoftware:
             time.sleep(poll)
             if self._store is not None and self.name not in self._store.names():
                 return
+            if self._follow_new_version():  # a redeploy or rollback: follow the live log
+                yield f"[deployer] {self.name} is now version {self.version}\n"
+                seen = ""
             try:
                 now = self.runner.logs(None)
             except Exception:
@@ -182,6 +227,7 @@ class DeployedSoftware:
             self._refresh()
             self.runner.stop()
             self._record("stopped")
+            self._event("stopped")
 
     def start(self) -> bool:
         """Start it again; False (and nothing done) when it is running already."""
@@ -189,8 +235,10 @@ class DeployedSoftware:
             self._refresh()
             if self._info.status == "running" and self.is_healthy():
                 return False
+            self._event("loading")
             self.runner.start()
             self._record("running")
+            self._event("ready")
             return True
 
     def remove(self) -> list[int]:
@@ -204,6 +252,10 @@ class DeployedSoftware:
             finally:
                 self._removed = True
                 survivors = stop_marked(str(deployer_home()), self.name)
+                if self._store is not None:
+                    with contextlib.suppress(DeployerError):
+                        for record in self._store.versions(self.name):
+                            remove_version_files(record.info)
                 remove_files(self._info)
                 if self._store is not None:
                     self._store.delete(self.name)
@@ -220,6 +272,10 @@ class DeployedSoftware:
             if missing_ok:
                 return
             raise
+        if info.version != self._info.version and self._reattach is not None:
+            fresh = self._reattach(self.name)  # replaced by another version: act on that one
+            self.runner = fresh.runner
+            self.runner.context.on_state = self._save_runner_state
         self._info = info
         self.runner.state = dict(info.runner_state)
 
@@ -228,6 +284,11 @@ class DeployedSoftware:
         if self._store is not None:
             with contextlib.suppress(DeployerError):  # removed meanwhile: nothing to record
                 self._store.save(self._info)
+
+    def _event(self, kind: EventKind) -> None:
+        if self._store is not None:
+            with contextlib.suppress(DeployerError):
+                self._store.add_event(self.name, self._info.version, kind)
 
     def _record(self, status: DeploymentStatus) -> None:
         self._info.status = status
@@ -268,9 +329,18 @@ def _json_safe(result: dict[str, Any]) -> dict[str, Any]:
 
 def remove_files(info: DeploymentInfo) -> None:
     """Delete what deployer made for a deployment; never anything outside its own home."""
+    remove_version_files(info)
+    runtime = deployment_dir(info.name)  # the name is checked: always inside the home
+    for path in (runtime, versions_root(info.name), failed_dir(info.name)):
+        if inside_home(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_version_files(info: DeploymentInfo) -> None:
+    """Delete one version's workspace and runtime files (only inside deployer's home)."""
     adapted = info.adapted_path
     if adapted is not None and adapted.resolve().is_relative_to(workspaces_dir().resolve()):
         shutil.rmtree(adapted, ignore_errors=True)
-    runtime = deployment_dir(info.name)  # the name is checked: always inside the home
+    runtime = version_dir(info.name, info.version)
     if inside_home(runtime):
         shutil.rmtree(runtime, ignore_errors=True)

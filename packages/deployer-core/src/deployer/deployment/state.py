@@ -1,5 +1,10 @@
 """The deployment state store: one SQLite database under the deployer home.
 
+Each name has one live record (table `deployments`, the version that `run` reaches) and the
+history of its versions (table `versions`: one row per version, its own record and status) and
+events (table `events`: created, adapting, ..., ready, failed with the reason, stopped). A
+record written before versions existed has no rows there: it reads as version 1.
+
 SQLite gives atomic writes and safe concurrent access from several CLI processes for free: a
 crash mid-write never leaves a corrupt store, and a deployment name is reserved by a single
 INSERT, so two concurrent `deploy --name x` calls cannot both get it. Secret values are never
@@ -14,8 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from deployer.errors import (
     DeploymentNotFoundError,
@@ -32,8 +38,54 @@ CREATE TABLE IF NOT EXISTS deployments (
     info TEXT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS versions (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    info TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_name ON events (name, id);
 """
+
+VersionStatus = Literal["deploying", "running", "stopped", "failed"]
+EventKind = Literal[
+    "created", "adapting", "building", "loading", "ready", "failed", "stopped", "live"
+]
+
+
+class VersionRecord(BaseModel):
+    """One version of a deployment as history shows it."""
+
+    version: int
+    status: VersionStatus
+    live: bool = False
+    reason: str | None = Field(default=None, description="Why it failed, if it did")
+    info: DeploymentInfo
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeploymentEvent(BaseModel):
+    """Something that happened to a deployment, recorded as it happened."""
+
+    name: str
+    version: int
+    kind: EventKind
+    reason: str | None = None
+    at: datetime
 
 
 class StateStore:
@@ -43,7 +95,7 @@ class StateStore:
         self.path = path or deployer_home() / "state.db"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
-            db.execute(_SCHEMA)
+            db.executescript(_SCHEMA)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -132,8 +184,135 @@ class StateStore:
         return [row[0] for row in rows]
 
     def delete(self, name: str) -> None:
+        """Forget a deployment: its live record, its versions and its events."""
         with self._connect() as db:
-            db.execute("DELETE FROM deployments WHERE name = ?", (name,))
+            db.execute("BEGIN IMMEDIATE")
+            for table in ("deployments", "versions", "events"):
+                db.execute(f"DELETE FROM {table} WHERE name = ?", (name,))
+            db.execute("COMMIT")
+
+    # -- versions ----------------------------------------------------------------------------
+
+    def save_version(
+        self, info: DeploymentInfo, status: VersionStatus, reason: str | None = None
+    ) -> None:
+        """Record (or update) the row of version `info.version` of `info.name`."""
+        now = datetime.now(UTC).isoformat()
+        text = _checked_json(info)
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO versions (name, version, info, status, reason, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) DO UPDATE "
+                "SET info = excluded.info, status = excluded.status, reason = excluded.reason, "
+                "updated_at = excluded.updated_at",
+                (info.name, info.version, text, status, reason, now, now),
+            )
+
+    def versions(self, name: str) -> list[VersionRecord]:
+        """Every recorded version of `name`, oldest first; the live one marked. A record from
+        before versions existed is version 1."""
+        live = self.get(name)
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT version, info, status, reason, created_at, updated_at FROM versions "
+                "WHERE name = ? ORDER BY version",
+                (name,),
+            ).fetchall()
+        found: list[VersionRecord] = []
+        for version, text, status, reason, created, updated in rows:
+            is_live = version == live.version
+            try:
+                info = live if is_live else self._parse(name, text)
+            except StateError:
+                continue
+            if is_live and live.status in ("running", "stopped", "failed"):
+                status = live.status
+            found.append(
+                VersionRecord(
+                    version=version,
+                    status=status,
+                    live=is_live,
+                    reason=reason,
+                    info=info,
+                    created_at=datetime.fromisoformat(created),
+                    updated_at=datetime.fromisoformat(updated),
+                )
+            )
+        if not any(record.live for record in found):
+            found.append(
+                VersionRecord(
+                    version=live.version,
+                    status="deploying" if live.status == "deploying" else live.status,
+                    live=True,
+                    info=live,
+                    created_at=live.created_at,
+                    updated_at=live.updated_at,
+                )
+            )
+            found.sort(key=lambda record: record.version)
+        return found
+
+    def version(self, name: str, version: int) -> VersionRecord | None:
+        return next((r for r in self.versions(name) if r.version == version), None)
+
+    def next_version(self, name: str) -> int:
+        """One more than any version `name` ever had (a removed number is never reused)."""
+        live = self.get(name).version
+        with self._connect() as db:
+            row = db.execute("SELECT MAX(version) FROM versions WHERE name = ?", (name,)).fetchone()
+            seen = db.execute("SELECT MAX(version) FROM events WHERE name = ?", (name,)).fetchone()
+        return max(live, row[0] or 0, seen[0] or 0) + 1
+
+    def has_version_row(self, name: str, version: int) -> bool:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT 1 FROM versions WHERE name = ? AND version = ?", (name, version)
+            ).fetchone()
+        return row is not None
+
+    def delete_version(self, name: str, version: int) -> None:
+        with self._connect() as db:
+            db.execute("DELETE FROM versions WHERE name = ? AND version = ?", (name, version))
+
+    def version_infos(self) -> list[DeploymentInfo]:
+        """The record of every version row of a recorded deployment (for `doctor` and the
+        cache: what a kept version holds is accounted for; rows whose deployment record is
+        gone account for nothing)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT v.name, v.info FROM versions v JOIN deployments d ON d.name = v.name"
+            ).fetchall()
+        found = []
+        for name, text in rows:
+            try:
+                found.append(self._parse(name, text))
+            except StateError:
+                continue
+        return found
+
+    # -- events ------------------------------------------------------------------------------
+
+    def add_event(
+        self, name: str, version: int, kind: EventKind, reason: str | None = None
+    ) -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO events (name, version, kind, reason, at) VALUES (?, ?, ?, ?, ?)",
+                (name, version, kind, reason, datetime.now(UTC).isoformat()),
+            )
+
+    def events(self, name: str, limit: int | None = None) -> list[DeploymentEvent]:
+        """The events of `name`, oldest first (the last `limit` of them if given)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT version, kind, reason, at FROM events WHERE name = ? "
+                "ORDER BY id DESC LIMIT ?",
+                (name, -1 if limit is None else limit),
+            ).fetchall()
+        return [
+            DeploymentEvent(name=name, version=v, kind=k, reason=r, at=datetime.fromisoformat(at))
+            for v, k, r, at in reversed(rows)
+        ]
 
     def _parse(self, name: str, text: str) -> DeploymentInfo:
         try:
