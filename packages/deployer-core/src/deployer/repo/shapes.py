@@ -739,6 +739,27 @@ def describe(
     return candidate
 
 
+def _introspected(
+    info: ModuleInfo,
+    name: str,
+    *,
+    entry_kind: EntryKind = "function",
+    flavor: str | None = None,
+    line: int = 0,
+) -> Candidate:
+    """A name static reading cannot settle (re-exported, decorated, dynamic): named now,
+    its kind decided by introspection in the solution's own environment."""
+    return Candidate(
+        entrypoint=f"{info.module}:{name}",
+        entry_kind=entry_kind,
+        flavor=flavor,
+        source="option",
+        file=info.file,
+        line=line,
+        needs_introspection=True,
+    )
+
+
 def _describe_name(root: Path, info: ModuleInfo, name: str, method: str | None) -> Candidate | None:
     if name in info.classes:
         found = class_candidates(info, info.classes[name], method)
@@ -789,24 +810,9 @@ def _describe_name(root: Path, info: ModuleInfo, name: str, method: str | None) 
         candidate = object_candidate(info, name, value, getattr(value, "lineno", 0))
         if candidate is not None:
             return candidate
-        return Candidate(
-            entrypoint=f"{info.module}:{name}",
-            entry_kind="function",
-            flavor=None,
-            source="option",
-            file=info.file,
-            line=getattr(value, "lineno", 0),
-            needs_introspection=True,
-        )
+        return _introspected(info, name, line=getattr(value, "lineno", 0))
     if name in info.with_names:
-        return Candidate(
-            entrypoint=f"{info.module}:{name}",
-            entry_kind="gradio",
-            flavor="gradio",
-            source="option",
-            file=info.file,
-            needs_introspection=True,
-        )
+        return _introspected(info, name, entry_kind="gradio", flavor="gradio")
     if name in info.imports.names:  # re-exported: follow it when it is the solution's own
         target = info.imports.names[name]
         module, _, inner = target.rpartition(".")
@@ -815,37 +821,16 @@ def _describe_name(root: Path, info: ModuleInfo, name: str, method: str | None) 
             found = _describe_name(root, read_module(root, path), inner, None)
             if found is not None:
                 return found
-        return Candidate(
-            entrypoint=f"{info.module}:{name}",
-            entry_kind="function",
-            flavor=None,
-            source="option",
-            file=info.file,
-            needs_introspection=True,
-        )
+        return _introspected(info, name)
     for module, _level in info.imports.star:
         path = find_module(root, module)
         if path is None:  # compiled or third-party: only the solution's env can tell
-            return Candidate(
-                entrypoint=f"{info.module}:{name}",
-                entry_kind="function",
-                flavor=None,
-                source="option",
-                file=info.file,
-                needs_introspection=True,
-            )
+            return _introspected(info, name)
         found = _describe_name(root, read_module(root, path), name, None)
         if found is not None:
             return found
     if info.dynamic:
-        return Candidate(
-            entrypoint=f"{info.module}:{name}",
-            entry_kind="function",
-            flavor=None,
-            source="option",
-            file=info.file,
-            needs_introspection=True,
-        )
+        return _introspected(info, name)
     return None
 
 
