@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +90,40 @@ def call(
     except ValueError as exc:
         return failure(f"the answer of {name} could not be read: {exc}")
     return success(output)
+
+
+def stream(
+    client: SyncHTTPClient, api: str, inputs: dict[str, Any], *, name: str
+) -> Iterator[dict[str, Any]]:
+    """The items our generated service's stream API sends (newline-delimited JSON, in
+    chunks that need not end at a line), each an envelope; a failure ends with one."""
+    import httpx
+    from bentoml.exceptions import BentoMLException
+
+    buffer = ""
+    try:
+        for chunk in client.call(api, inputs=inputs):
+            buffer += chunk if isinstance(chunk, str) else bytes(chunk).decode("utf-8")
+            *lines, buffer = buffer.split("\n")
+            for line in lines:
+                if line.strip():
+                    yield _stream_item(line, name)
+        if buffer.strip():
+            yield _stream_item(buffer, name)
+    except BentoMLException as exc:
+        yield failure(server_error(exc, api))
+    except httpx.TimeoutException:
+        yield failure(f"deployment {name} stopped streaming within the run timeout")
+    except httpx.HTTPError as exc:
+        yield failure(f"cannot reach deployment {name}: {type(exc).__name__}: {exc}")
+
+
+def _stream_item(line: str, name: str) -> dict[str, Any]:
+    try:
+        item = json.loads(line)
+    except ValueError:
+        return failure(f"unreadable stream item from {name}: {line[:200]!r}")
+    return item if isinstance(item, dict) else failure(f"stream item of {name} not an object")
 
 
 def server_error(exc: Exception, api: str) -> str:

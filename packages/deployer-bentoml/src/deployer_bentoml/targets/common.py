@@ -8,6 +8,7 @@ reuse its connection) and answers health through the client's readiness check.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from deployer.plugin import Runner, failure
@@ -50,6 +51,23 @@ class BentoServiceRunner(Runner):
             name=self.context.name,
         )
         return self.after_failed_call(result) if result["status"] == "error" else result
+
+    def stream(self, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Items as the generated service's `stream` API sends them; a solution's own
+        service (served as it is) has no such API and answers once."""
+        if not isinstance(inputs, dict) or not self.state.get("own_service", True):
+            yield self.run(inputs)
+            return
+        reason = self.unavailable_reason()
+        if reason:
+            yield self.not_running(reason)
+            return
+        try:
+            client = self.service_client()
+        except Exception as exc:
+            yield self.not_running(f"cannot reach {self.endpoint}: {type(exc).__name__}")
+            return
+        yield from sdk.stream(client, "stream", inputs, name=self.context.name)
 
     def is_healthy(self) -> bool:
         try:
