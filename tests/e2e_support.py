@@ -79,6 +79,18 @@ from typing import Any
 
 from deployer.runtime.runner import Runner, failure, success
 
+# The entry point named in the workspace's deployer_entry.json (the scaffold's template),
+# called once per process with the JSON input on stdin.
+CALL = """
+import importlib, json, sys
+spec = json.load(open("deployer_entry.json"))
+module, _, name = spec["entrypoint"].partition(":")
+sys.path.insert(0, ".")
+entry = getattr(importlib.import_module(module), name)
+inputs = json.load(sys.stdin)
+print(json.dumps(entry(inputs) if spec.get("calling_convention") == "dict" else entry(**inputs)))
+"""
+
 
 class {class_name}Runner(Runner):
     def deploy(self) -> None:
@@ -94,7 +106,7 @@ class {class_name}Runner(Runner):
         if not self.state.get("running"):
             return failure(f"deployment {{self.context.name}} is stopped")
         proc = subprocess.run(
-            [sys.executable, "deployer_{name}_entry.py"],
+            [sys.executable, "-c", CALL],
             input=json.dumps(inputs),
             cwd=self.context.adapted_path,
             capture_output=True,

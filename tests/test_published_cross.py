@@ -185,7 +185,8 @@ def test_truss_model_on_langgraph(made: Made) -> None:
         "output": {"words": 2, "unique": 2},
     }
     assert list(software.stream({"text": "a b c"})) == [
-        {"status": "success", "output": {"words": 2, "unique": 2}}
+        {"status": "item", "output": {"words": 2, "unique": 2}},
+        {"status": "success"},
     ]
 
 

@@ -116,7 +116,14 @@ class AdapterAgent:
         kinds = strategy.config.entry_kinds_for(resolved_options)
         if adaptation != "agent":  # read-only, on the source: no copy of a tree that cannot work
             try:
-                detected_entry(source, entrypoint, source, kinds, strategy.name)
+                detected_entry(
+                    source,
+                    entrypoint,
+                    source,
+                    kinds,
+                    strategy.name,
+                    dict(strategy.config.refused_entry_kinds),
+                )
             except EntrypointError as exc:
                 if adaptation == "templates" or entrypoint or agent_name is None:
                     raise _with_agent_hint(exc, adaptation, entrypoint) from None

@@ -447,7 +447,7 @@ def _undo(runner: Runner | None, info: DeploymentInfo, store: StateStore) -> Non
         # already failing: the original error is the one to report
         with contextlib.suppress(Exception):
             runner.remove()
-    remove_files(info)
+    remove_files(info, keep_failed=True)  # the error names the failed attempt's kept log
     store.delete(info.name)
 
 

@@ -327,11 +327,16 @@ def _json_safe(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def remove_files(info: DeploymentInfo) -> None:
-    """Delete what deployer made for a deployment; never anything outside its own home."""
+def remove_files(info: DeploymentInfo, keep_failed: bool = False) -> None:
+    """Delete what deployer made for a deployment; never anything outside its own home.
+    `keep_failed` leaves the kept logs of its last failed attempt (undoing a failed first
+    deploy: the error points at them)."""
     remove_version_files(info)
     runtime = deployment_dir(info.name)  # the name is checked: always inside the home
-    for path in (runtime, versions_root(info.name), failed_dir(info.name)):
+    paths = [runtime, versions_root(info.name)]
+    if not keep_failed:
+        paths.append(failed_dir(info.name))
+    for path in paths:
         if inside_home(path):
             shutil.rmtree(path, ignore_errors=True)
 

@@ -23,8 +23,10 @@ def source_hash(root: Path, include: tuple[str, ...] | list[str] = ()) -> str:
         try:
             if entry.is_symlink():
                 digest.update(b"link:" + str(Path(entry.path).readlink()).encode())
-            else:
+            elif entry.is_file(follow_symlinks=False):
                 digest.update(Path(entry.path).read_bytes())
+            else:  # a FIFO, socket or device: opening it could block; the copy refuses it
+                digest.update(b"special")
         except OSError:
             digest.update(b"unreadable")
         digest.update(b"\0")

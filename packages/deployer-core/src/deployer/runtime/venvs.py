@@ -32,7 +32,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from deployer.errors import DeployFailedError
-from deployer.paths import cache_dir, deployer_home
+from deployer.paths import cache_dir
 from deployer.repo.project import manifest_requirements
 
 INSTALL_TIMEOUT = 1800.0
@@ -299,39 +299,11 @@ def ensure_venv(
             (target / COMPLETE_MARKER).write_text(
                 json.dumps({"builder": builder, "python": python}), encoding="utf-8"
             )
-        except BaseException as exc:
+        except BaseException:
+            # the deployment keeps this attempt's log (see factory.keep_failed_logs)
             shutil.rmtree(target, ignore_errors=True)
-            if isinstance(exc, DeployFailedError):
-                point_at_kept_log(exc, log_path)
             raise
     return target
-
-
-def keep_failed_log(log_path: Path) -> Path | None:
-    """Copy a failed install's log to `<home>/failed/<deployment>-<log name>` (the last failed
-    attempt of that deployment), since the rollback of a failed deploy removes the
-    deployment's directory and with it the log its error names."""
-    if not log_path.is_file():
-        return None
-    kept_dir = deployer_home() / "failed"
-    kept = kept_dir / f"{log_path.parent.name}-{log_path.name}"
-    try:
-        kept_dir.mkdir(exist_ok=True)
-        shutil.copyfile(log_path, kept)
-    except OSError:
-        return None
-    return kept
-
-
-def point_at_kept_log(error: DeployFailedError, log_path: Path) -> None:
-    """Make `error`'s hint name the kept copy of `log_path` instead of the original."""
-    kept = keep_failed_log(log_path)
-    if kept is None:
-        return
-    if error.hint and str(log_path) in error.hint:
-        error.hint = error.hint.replace(str(log_path), str(kept))
-    else:
-        error.hint = f"{error.hint + '; ' if error.hint else ''}full log: {kept}"
 
 
 def _layer(venv: Path, site_dirs: Sequence[str]) -> None:
