@@ -14,7 +14,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serving_support import TOKEN, inspect_entry, make_workspace, ndjson, serving, start
+from serving_support import (
+    SLOW_LOAD_FILES,
+    TOKEN,
+    inspect_entry,
+    make_workspace,
+    ndjson,
+    serving,
+    start,
+)
 
 from deployer.runtime.serving_install import install_serving_runtime, serving_runtime_files
 
@@ -410,20 +418,7 @@ def test_run_timeout_must_be_finite_and_positive(tmp_path: Path, value: str) -> 
 # ---------------------------------------------------------------- loading
 
 
-SLOW_LOAD = {
-    "slowload.py": """
-    import pathlib, time
-
-    class Model:
-        def setup(self):
-            while not pathlib.Path("go").exists():
-                time.sleep(0.02)
-            self.ready = True
-
-        def predict(self, x: int) -> int:
-            return x + 1
-    """,
-}
+SLOW_LOAD = SLOW_LOAD_FILES
 
 
 def test_readyz_is_503_loading_while_setup_runs(tmp_path: Path) -> None:

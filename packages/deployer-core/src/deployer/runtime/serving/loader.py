@@ -657,20 +657,7 @@ def _resolve_asgi(spec: EntrySpec, app: Any, flavor: str | None) -> Entry:
         client.startup()
         return lambda body: _web_call(client.post, body)
 
-    return Entry(
-        spec=spec,
-        kind="asgi",
-        flavor=flavor or "fastapi",
-        method=None,
-        setup=[],
-        route=route,
-        convention="dict",
-        params=[],
-        var_keyword=True,
-        whole_body=True,
-        schema_override=_asgi_schema(app, route),
-        starter=start,
-    )
+    return _web_entry(spec, "asgi", flavor or "fastapi", route, start, _asgi_schema(app, route))
 
 
 def _resolve_wsgi(spec: EntrySpec, app: Any, flavor: str | None) -> Entry:
@@ -682,10 +669,22 @@ def _resolve_wsgi(spec: EntrySpec, app: Any, flavor: str | None) -> Entry:
         client = webapps.WsgiClient(app, route)
         return lambda body: _web_call(client.post, body)
 
+    return _web_entry(spec, "wsgi", flavor or "flask", route, start)
+
+
+def _web_entry(
+    spec: EntrySpec,
+    kind: str,
+    flavor: str,
+    route: str,
+    start: Callable[[], Call],
+    schema: dict[str, Any] | None = None,
+) -> Entry:
+    """A web app's entry: its one POST route takes the whole body, as the app decides."""
     return Entry(
         spec=spec,
-        kind="wsgi",
-        flavor=flavor or "flask",
+        kind=kind,
+        flavor=flavor,
         method=None,
         setup=[],
         route=route,
@@ -693,6 +692,7 @@ def _resolve_wsgi(spec: EntrySpec, app: Any, flavor: str | None) -> Entry:
         params=[],
         var_keyword=True,
         whole_body=True,
+        schema_override=schema,
         starter=start,
     )
 
