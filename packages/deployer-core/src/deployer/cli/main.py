@@ -397,7 +397,7 @@ def status(name: str, as_json: bool) -> None:
     software = make_factory().attach(name)
     info = software.info
     readiness = software.readiness() if info.status == "running" else None
-    live = software.status()
+    live = software.status(readiness)
     healthy = live == "running"
     since = info.updated_at.timestamp()
     report = {
@@ -457,10 +457,10 @@ def list_deployments(as_json: bool) -> None:
         readiness: dict[str, Any] = {"readiness": None, "load_error": None}
         try:
             software = factory.attach(info.name)
-            if info.status == "running":
-                live = software.readiness()
+            live = software.readiness() if info.status == "running" else None
+            if live is not None:
                 readiness = {"readiness": live.state, "load_error": live.error}
-            status = software.status()
+            status = software.status(live)
         except DeployerError:
             status = "unknown"
         rows.append(info.model_dump(mode="json") | {"status": status} | readiness)

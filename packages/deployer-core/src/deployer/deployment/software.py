@@ -185,12 +185,13 @@ class DeployedSoftware:
         except Exception:
             return {}
 
-    def status(self) -> DeploymentStatus:
+    def status(self, readiness: Readiness | None = None) -> DeploymentStatus:
         """The recorded status, corrected by a live readiness check for running deployments:
-        `running` (ready), `loading` (its setup still runs) or `failed`."""
+        `running` (ready), `loading` (its setup still runs) or `failed`. Pass a `readiness`
+        just read to reuse it instead of asking the server again."""
         if self._info.status != "running":
             return self._info.status
-        state = self.readiness().state
+        state = (readiness or self.readiness()).state
         return "running" if state == "ready" else "loading" if state == "loading" else "failed"
 
     def logs(self, tail: int | None = None) -> str:
