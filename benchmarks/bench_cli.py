@@ -5,7 +5,7 @@ Measures, in fresh subprocesses with DEPLOYER_HOME pointing at a temporary direc
   and `import deployer.cli.main` for reference): median/min/max over N runs after one warm-up;
 - an import-time breakdown (`python -X importtime`): the top 15 modules by cumulative time
   for `import deployer.cli.main` and for a whole `deployer strategies` run;
-- which heavy SDKs (docker, modal, bentoml, langgraph, langgraph_sdk, litellm) and which
+- which heavy SDKs (docker, modal, bentoml, langgraph, langgraph_sdk, litellm, ray) and which
   mid-weight libraries (rich, pydantic, httpx, ...) each command imports, read from
   `sys.modules` at exit. The CLI must not import an SDK to answer either command.
 
@@ -41,7 +41,7 @@ from _common import (
     time_command,
 )
 
-HEAVY = ("docker", "modal", "bentoml", "langgraph", "langgraph_sdk", "litellm")
+HEAVY = ("docker", "modal", "bentoml", "langgraph", "langgraph_sdk", "litellm", "ray")
 NOTABLE = (
     "rich",
     "pydantic",

@@ -246,3 +246,28 @@ def test_demo_runs(tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
     assert "'label': 'positive'" in proc.stdout and "removed" in proc.stdout
     assert not os.listdir(tmp_path / "home" / "workspaces")
+
+
+def test_strategies_and_select_import_no_platform_sdk(tmp_path: Path):
+    """Availability is checked for every installed strategy: without importing their SDKs
+    (find_spec of a dotted name imports its parent package: `ray.serve` costs seconds)."""
+    solution = tmp_path / "solution"
+    solution.mkdir()
+    (solution / "main.py").write_text("def predict(text: str) -> str:\n    return text\n")
+    probe = textwrap.dedent(
+        f"""
+        import sys
+        from click.testing import CliRunner
+        from deployer.cli.main import main
+        runner = CliRunner()
+        for args in (["strategies", "--json"], ["select", {str(solution)!r}, "--json"]):
+            result = runner.invoke(main, args)
+            assert result.exit_code == 0, result.output
+        sdks = {{"docker", "modal", "bentoml", "langgraph", "langgraph_sdk", "litellm", "ray"}}
+        print(sorted(sdks & set(sys.modules)))
+        """
+    )
+    env = {**os.environ, "DEPLOYER_HOME": str(tmp_path / "home")}
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

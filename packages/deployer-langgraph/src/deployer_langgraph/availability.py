@@ -7,7 +7,6 @@ deploying and reattaching agree on the target and the credentials.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -15,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from deployer.plugin import Availability
+from deployer.plugin import Availability, module_installed
 
 URL_ENV = "DEPLOYER_LANGGRAPH_URL"
 # The names langgraph_sdk itself reads, in its order; LANGSMITH_API_KEY is the documented one.
@@ -66,7 +65,7 @@ def availability(options: Mapping[str, Any] | None, env_keys: Sequence[str] = ()
     """Quick checks, no imports of the SDKs: modules are looked up with find_spec only.
     `env_keys` are the variables the deployment is given (`--env`): an API key there counts."""
     options = options or {}
-    if importlib.util.find_spec("langgraph_sdk") is None:
+    if not module_installed("langgraph_sdk"):
         return Availability(
             False, "langgraph-sdk is not installed", "pip install deployer-langgraph"
         )
@@ -88,7 +87,7 @@ def _dev_availability(options: Mapping[str, Any]) -> Availability:
                 "pass --option python=/path/to/python with langgraph-cli[inmem] installed",
             )
         return Availability(True)
-    missing = [name for name in DEV_MODULES if importlib.util.find_spec(name) is None]
+    missing = [name for name in DEV_MODULES if not module_installed(name)]
     if missing:
         return Availability(
             False,

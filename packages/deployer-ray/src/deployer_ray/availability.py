@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 
-from deployer.plugin import Availability
+from deployer.plugin import Availability, module_installed
 
 LOCAL = "local"
 
@@ -39,7 +38,7 @@ def gcs_answers(address: str, timeout: float = 2.0) -> bool:
 
 def check(options: dict[str, object]) -> Availability | None:
     """None when usable; otherwise why not and what to do."""
-    if importlib.util.find_spec("ray") is None or importlib.util.find_spec("ray.serve") is None:
+    if not module_installed("ray.serve"):
         return Availability(
             False, "ray[serve] is not installed", 'pip install "deployer-ray" (brings ray[serve])'
         )

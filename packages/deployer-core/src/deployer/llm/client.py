@@ -77,12 +77,9 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 def litellm_installed() -> bool:
     """Whether litellm can be imported, without importing it."""
-    import importlib.util
+    from deployer.plugins.modules import module_installed
 
-    try:
-        return importlib.util.find_spec("litellm") is not None
-    except (ImportError, ValueError):
-        return False
+    return module_installed("litellm")
 
 
 LLM_EXTRA_HINT = 'pip install "deployer-core[llm]"'

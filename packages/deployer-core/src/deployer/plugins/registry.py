@@ -10,7 +10,6 @@ only by `get_runner_class`, when a strategy is actually used.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import re
 import shutil
@@ -29,6 +28,7 @@ from pydantic import BaseModel
 from deployer.errors import PluginError, StrategyNotFoundError
 from deployer.plugins import hookspecs
 from deployer.plugins.hookspecs import Availability, CodingAgentSpec, StrategyPackage
+from deployer.plugins.modules import module_installed
 from deployer.plugins.strategy_config import StrategyConfig, parse_strategy_config
 
 if TYPE_CHECKING:
@@ -492,11 +492,7 @@ def _check_requirements(config: StrategyConfig, env_keys: Iterable[str] = ()) ->
                 False, f"the {binary!r} program is not on PATH", f"install {binary}"
             )
     for module in req.python_modules:
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
+        if not module_installed(module):
             return Availability(
                 False,
                 f"the Python package {module!r} is not installed",

@@ -214,10 +214,9 @@ class EntryKindRoundTrips:
         tmp_path: Path,
         request: pytest.FixtureRequest,
     ) -> None:
-        import importlib.util
-
         from deployer.deployment.factory import DeploymentFactory
         from deployer.models import DeployConfig, SolutionResult
+        from deployer.plugins.modules import module_installed
 
         if self.round_trip_options is None:
             pytest.skip(f"{self.strategy} declares it cannot run on this machine")
@@ -226,7 +225,7 @@ class EntryKindRoundTrips:
         if kind not in declared or kind in self.skip_entry_kinds:
             pytest.skip(f"{self.strategy} does not declare the entry kind {kind}")
         solution = KIND_SOLUTIONS[kind]
-        missing = solution.needs and importlib.util.find_spec(solution.needs) is None
+        missing = solution.needs and not module_installed(solution.needs)
         availability = registry.availability(self.strategy, self.round_trip_options)
         if missing or not availability.available:
             request.applymarker(pytest.mark.real)

@@ -13,7 +13,6 @@ imports an agent's module until the agent is used.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import shutil
 from typing import TYPE_CHECKING, Literal
@@ -22,6 +21,7 @@ from pydantic import BaseModel
 
 from deployer.errors import PluginError, StrategyUnavailableError, UsageError
 from deployer.plugins.hookspecs import CodingAgentSpec
+from deployer.plugins.modules import module_installed
 
 if TYPE_CHECKING:
     from deployer.adapter.agents.base import CodingAgent
@@ -95,11 +95,7 @@ def check_requirements(spec: CodingAgentSpec, model: str | None = None) -> tuple
             if not os.environ.get(value):
                 return False, f"environment variable {value} is not set", f"set {value}"
         elif kind == "module" and value:
-            try:
-                found = importlib.util.find_spec(value) is not None
-            except (ImportError, ValueError):
-                found = False
-            if not found:
+            if not module_installed(value):
                 return (
                     False,
                     f"the Python package {value!r} is not installed",
