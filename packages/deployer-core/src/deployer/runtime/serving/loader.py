@@ -134,13 +134,13 @@ class Entry:
     spec: EntrySpec
     kind: str
     flavor: str | None
-    method: str | None
-    setup: list[str]
-    route: str | None
-    convention: str
-    params: list[Param]
-    var_keyword: bool
-    whole_body: bool
+    method: str | None = None
+    setup: list[str] = dataclasses.field(default_factory=list)
+    route: str | None = None
+    convention: str = "kwargs"
+    params: list[Param] = dataclasses.field(default_factory=list)
+    var_keyword: bool = False
+    whole_body: bool = False
     body_annotation: Any = MISSING
     streaming: bool = False
     schema_override: dict[str, Any] | None = None
@@ -299,9 +299,6 @@ def _resolve_function(spec: EntrySpec, function: Any, flavor: str | None) -> Ent
         spec=spec,
         kind="function",
         flavor=flavor,
-        method=None,
-        setup=[],
-        route=None,
         convention=convention,
         params=[] if whole else params,
         var_keyword=var_keyword,
@@ -422,7 +419,6 @@ def _resolve_class(spec: EntrySpec, obj: Any, flavor: str, method: str | None) -
         flavor=flavor,
         method=method,
         setup=setup,
-        route=None,
         convention="dict" if flavor in ("truss", "mlflow") else convention,
         params=params,
         var_keyword=var_keyword,
@@ -550,12 +546,8 @@ def _resolve_bentoml(spec: EntrySpec, service: Any, method: str | None) -> Entry
         kind="class",
         flavor="bentoml",
         method=method,
-        setup=[],
-        route=None,
-        convention="kwargs",
         params=params,
         var_keyword=var_keyword,
-        whole_body=False,
         streaming=_is_streaming(function),
         starter=start,
     )
@@ -603,16 +595,12 @@ def _resolve_graph(spec: EntrySpec, graph: Any, flavor: str | None) -> Entry:
         kind="graph",
         flavor=flavor or "langgraph",
         method="invoke",
-        setup=[],
-        route=None,
         convention="dict",
-        params=[],
         var_keyword=True,
         whole_body=True,
         schema_override=schema,
         starter=lambda: lambda inputs: _call_result(compiled.invoke(inputs)),
         streamer=stream_start,
-        streaming=False,
     )
 
 
@@ -685,11 +673,8 @@ def _web_entry(
         spec=spec,
         kind=kind,
         flavor=flavor,
-        method=None,
-        setup=[],
         route=route,
         convention="dict",
-        params=[],
         var_keyword=True,
         whole_body=True,
         schema_override=schema,
@@ -720,12 +705,8 @@ def _resolve_modal(spec: EntrySpec, function: Any, flavor: str | None) -> Entry:
         kind="modal_function",
         flavor="modal",
         method="local",
-        setup=[],
-        route=None,
-        convention="kwargs",
         params=params,
         var_keyword=var_keyword,
-        whole_body=False,
         streaming=_is_streaming(raw) if raw else False,
         starter=lambda: lambda inputs: _call_result(local(**inputs)),
     )
@@ -756,12 +737,8 @@ def _resolve_gradio(spec: EntrySpec, blocks: Any, flavor: str | None) -> Entry:
         kind="gradio",
         flavor="gradio",
         method=getattr(function, "__name__", None),
-        setup=[],
-        route=None,
-        convention="kwargs",
         params=params,
         var_keyword=var_keyword,
-        whole_body=False,
         streaming=_is_streaming(function),
         starter=lambda: lambda inputs: _call_result(function(**inputs)),
     )
