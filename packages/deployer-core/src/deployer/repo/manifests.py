@@ -170,6 +170,27 @@ def _python_version(value: object) -> str | None:
     return match.group(1) if match else None
 
 
+def _read_build_keys(
+    out: Manifest,
+    data: dict,
+    root: Path,
+    prefix: str,
+    keys: tuple[str, str, str],
+) -> None:
+    """Cog's `build` and Truss's config name the same four things under their own keys: a
+    list of requirements, a requirements file, system packages, and the Python version."""
+    packages, requirements_file, system_packages = keys
+    out.dependencies = _requirements_list(
+        _strings(data.get(packages), prefix + packages), prefix + packages, root
+    )
+    if data.get(requirements_file):
+        out.dependencies.extend(
+            _requirements_file(data[requirements_file], root, root, prefix + requirements_file)
+        )
+    out.system_packages = _strings(data.get(system_packages), prefix + system_packages)
+    out.python_version = _python_version(data.get("python_version"))
+
+
 # --- cog.yaml ------------------------------------------------------------------------------
 
 
@@ -187,19 +208,13 @@ def read_cog(root: Path) -> Manifest | None:
             out.entry_kind = "class"
             break
     build = _mapping(data.get("build"), "cog.yaml build")
-    out.dependencies = _requirements_list(
-        _strings(build.get("python_packages"), "cog.yaml build.python_packages"),
-        "cog.yaml build.python_packages",
+    _read_build_keys(
+        out,
+        build,
         root,
+        prefix="cog.yaml build.",
+        keys=("python_packages", "python_requirements", "system_packages"),
     )
-    if build.get("python_requirements"):
-        out.dependencies.extend(
-            _requirements_file(
-                build["python_requirements"], root, root, "cog.yaml build.python_requirements"
-            )
-        )
-    out.system_packages = _strings(build.get("system_packages"), "cog.yaml build.system_packages")
-    out.python_version = _python_version(build.get("python_version"))
     if build.get("gpu"):
         out.gpu = "1"
     out.commands = {f"run {i + 1}": str(c) for i, c in enumerate(build.get("run") or [])}
@@ -230,19 +245,13 @@ def read_truss(root: Path) -> Manifest | None:
         raise ManifestError(
             "config.yaml: Truss takes either requirements or requirements_file, not both"
         )
-    out.dependencies = _requirements_list(
-        _strings(data.get("requirements"), "config.yaml requirements"),
-        "config.yaml requirements",
+    _read_build_keys(
+        out,
+        data,
         root,
+        prefix="config.yaml ",
+        keys=("requirements", "requirements_file", "system_packages"),
     )
-    if data.get("requirements_file"):
-        out.dependencies.extend(
-            _requirements_file(
-                data["requirements_file"], root, root, "config.yaml requirements_file"
-            )
-        )
-    out.system_packages = _strings(data.get("system_packages"), "config.yaml system_packages")
-    out.python_version = _python_version(data.get("python_version"))
     resources = _mapping(data.get("resources"), "config.yaml resources")
     accelerator = resources.get("accelerator")
     if accelerator:
