@@ -103,7 +103,7 @@ _LAZY: dict[str, str] = {
     "render_templates": "deployer.adapter.templates",
     "TEMPLATE_SUFFIX": "deployer.adapter.templates",
     "walk_files": "deployer.plugins.resources",
-    "module_installed": "deployer.plugins.modules",
+    "module_installed": "deployer.modules",
     "module_file": "deployer.repo.entrypoints",
     "template_context": "deployer.adapter.templates",
     "cache_dir": "deployer.paths",

@@ -77,7 +77,7 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 def litellm_installed() -> bool:
     """Whether litellm can be imported, without importing it."""
-    from deployer.plugins.modules import module_installed
+    from deployer.modules import module_installed
 
     return module_installed("litellm")
 

@@ -26,9 +26,9 @@ from packaging.utils import canonicalize_name
 from pydantic import BaseModel
 
 from deployer.errors import PluginError, StrategyNotFoundError
+from deployer.modules import module_installed
 from deployer.plugins import hookspecs
 from deployer.plugins.hookspecs import Availability, CodingAgentSpec, StrategyPackage
-from deployer.plugins.modules import module_installed
 from deployer.plugins.strategy_config import StrategyConfig, parse_strategy_config
 
 if TYPE_CHECKING:

@@ -216,7 +216,7 @@ class EntryKindRoundTrips:
     ) -> None:
         from deployer.deployment.factory import DeploymentFactory
         from deployer.models import DeployConfig, SolutionResult
-        from deployer.plugins.modules import module_installed
+        from deployer.modules import module_installed
 
         if self.round_trip_options is None:
             pytest.skip(f"{self.strategy} declares it cannot run on this machine")

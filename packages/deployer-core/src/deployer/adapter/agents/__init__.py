@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel
 
 from deployer.errors import PluginError, StrategyUnavailableError, UsageError
+from deployer.modules import module_installed
 from deployer.plugins.hookspecs import CodingAgentSpec
-from deployer.plugins.modules import module_installed
 
 if TYPE_CHECKING:
     from deployer.adapter.agents.base import CodingAgent
