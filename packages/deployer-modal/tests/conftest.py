@@ -228,3 +228,55 @@ def hang_up_server() -> Iterator[str]:
         stop.set()
         thread.join(timeout=5)
         server.close()
+
+
+class SdkCalls:
+    """Calls into the modal SDK's public functions, recorded at the SDK function itself and
+    passed through to it (so the real client still goes on to Modal's API, or its stand-in):
+    the exact calls and arguments the cloud target makes, up to a cloud we cannot reach."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[str, Any, tuple[Any, ...], dict[str, Any]]] = []
+        self._monkeypatch = monkeypatch
+
+    def spy(self, owner: type, name: str) -> None:
+        original = owner.__dict__[name]
+        label = f"{owner.__name__}.{name}"
+        if isinstance(original, classmethod):
+            function = original.__func__
+
+            def on_class(cls: type, *args: Any, **kwargs: Any) -> Any:
+                self.calls.append((label, cls, args, kwargs))
+                return function(cls, *args, **kwargs)
+
+            self._monkeypatch.setattr(owner, name, classmethod(on_class))
+            return
+
+        def on_object(obj: Any, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append((label, obj, args, kwargs))
+            return original.__get__(obj, owner)(*args, **kwargs)
+
+        self._monkeypatch.setattr(owner, name, on_object)
+
+    def made(self) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+        """The calls, without the object they were made on."""
+        return [(label, args, kwargs) for label, _, args, kwargs in self.calls]
+
+    def on(self, label: str) -> list[Any]:
+        """The objects `label` was called on (e.g. the App that App.deploy deployed)."""
+        return [obj for made, obj, _, _ in self.calls if made == label]
+
+
+@pytest.fixture
+def sdk_calls(monkeypatch: pytest.MonkeyPatch) -> SdkCalls:
+    import modal
+
+    calls = SdkCalls(monkeypatch)
+    for owner, names in (
+        (modal.App, ("deploy", "lookup")),
+        (modal.Function, ("from_name", "remote", "remote_gen")),
+        (modal.Cls, ("from_name",)),
+    ):
+        for name in names:
+            calls.spy(owner, name)
+    return calls

@@ -228,3 +228,26 @@ def test_state_round_trips_through_json(deployments) -> None:
     runner = deployments.runner(deployments.context(EXAMPLES / "hello", name="json"), state)
     assert json.loads(json.dumps(runner.state)) == state
     assert runner.provider == "modal" and runner.endpoint is None
+
+
+@pytest.mark.parametrize("variant", ["function", "cls"])
+def test_stream_goes_through_modal_remote_gen(
+    deployments, fake_modal_api, sdk_calls, variant
+) -> None:
+    source = EXAMPLES / ("modal_classifier" if variant == "cls" else "hello")
+    runner = deployments.runner(deployments.context(source, name="streamer"))
+    runner.state = deployed_state("streamer", variant)
+    inputs = {"text": "hello"} if variant == "cls" else {"name": "Ada"}
+    assert list(runner.stream(inputs)) == [
+        {
+            "status": "error",
+            "error": f"streamer on Modal: Modal rejected the credentials: {FAKE_MESSAGE}",
+        }
+    ]
+    made = sdk_calls.made()
+    if variant == "cls":
+        assert made[0] == ("Cls.from_name", ("streamer", "Solution"), {"environment_name": None})
+    else:
+        assert made[0] == ("Function.from_name", ("streamer", "stream"), {"environment_name": None})
+    assert made[-1] == ("Function.remote_gen", (inputs,), {})
+    assert fake_modal_api.calls()

@@ -231,13 +231,15 @@ def deploy_app(module: ModuleType, name: str, environment: str | None, log_path:
     return str(module.app.app_id)
 
 
-def entry_handle(app: str, variant: str | None, environment: str | None) -> Any:
+def entry_handle(
+    app: str, variant: str | None, environment: str | None, function: str = FUNCTION_NAME
+) -> Any:
     """The deployed entry point looked up by name: the function, or the class."""
     import modal
 
     if variant == "cls":
         return modal.Cls.from_name(app, CLASS_NAME, environment_name=environment)
-    return modal.Function.from_name(app, FUNCTION_NAME, environment_name=environment)
+    return modal.Function.from_name(app, function, environment_name=environment)
 
 
 def web_function(app: str, environment: str | None) -> Any:

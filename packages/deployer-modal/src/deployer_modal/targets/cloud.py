@@ -9,6 +9,7 @@ process run, stop, start and remove it. Every SDK call goes through `deployer_mo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -29,10 +30,11 @@ from deployer.plugin import (
 )
 from deployer_modal import sdk, workspace
 from deployer_modal.availability import missing_credentials
-from deployer_modal.targets.common import ModalRunner
+from deployer_modal.targets.common import ModalRunner, raised
 
 DEPLOY_LOG = "deploy.log"
 WEB_CONNECT_TIMEOUT = 30.0
+STREAM_STATUSES = ("item", "success", "error")
 TOKEN_HINT = (
     "run `modal token new`, or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET; "
     "--option target=local runs the app in-process without Modal"
@@ -61,7 +63,7 @@ class ModalCloudRunner(ModalRunner):
 
     def __init__(self, context: RunnerContext, state: dict[str, Any] | None = None) -> None:
         super().__init__(context, state)
-        self._remote: Any = None
+        self._remote: dict[str, Any] = {}
         self._reachable = False
         self._web = WebEndpointClient(
             lambda: self.state.get("web_url"),
@@ -120,7 +122,7 @@ class ModalCloudRunner(ModalRunner):
             self._deploy_app(module)
         finally:
             sdk.unload(module)
-        self._remote = None
+        self._remote = {}
 
     def stop(self) -> None:
         if self.state.get("running") and self.state.get("app_id"):  # else: never deployed
@@ -132,7 +134,7 @@ class ModalCloudRunner(ModalRunner):
                     f"stopping {self.context.name} on Modal failed: {sdk.describe(exc)}",
                     hint=f"it may still be running: modal app stop {self.context.name}",
                 ) from None
-            self._remote = None
+            self._remote = {}
         self.mark_stopped()
 
     def remove(self) -> None:
@@ -161,17 +163,41 @@ class ModalCloudRunner(ModalRunner):
             return self._web.post_envelope("", inputs, on_transport_error=self._web_unreachable)
         try:
             self._require_modal("call")
-            if self._remote is None:
-                handle = self._handle()
-                self._remote = handle().run if self.state.get("variant") == "cls" else handle
-            output = self._remote.remote(inputs)
+            output = self._entry("run").remote(inputs)
         except DeployerError as exc:
             return failure(exc.message)
         except Exception as exc:
-            if sdk.is_modal_error(exc):
-                return failure(f"{self.context.name} on Modal: {sdk.describe(exc)}")
-            return failure(f"{type(exc).__name__}: {exc}")  # raised by the solution, remotely
+            return self._call_error(exc)
         return success(output)
+
+    def call_stream(self, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The generated app's generator `stream` through Modal's own generator call,
+        `.remote_gen()`: its item envelopes as the container yields them."""
+        try:
+            self._require_modal("stream from")
+            for item in self._entry("stream").remote_gen(inputs):
+                if not isinstance(item, dict) or item.get("status") not in STREAM_STATUSES:
+                    yield failure(f"unexpected stream item from {self.context.name}: {item!r:.200}")
+                    return
+                yield item
+        except DeployerError as exc:
+            yield failure(exc.message)
+        except Exception as exc:
+            yield self._call_error(exc)
+
+    def _call_error(self, exc: Exception) -> dict[str, Any]:
+        if sdk.is_modal_error(exc):
+            return failure(f"{self.context.name} on Modal: {sdk.describe(exc)}")
+        return raised(exc)  # raised by the solution, remotely
+
+    def _entry(self, method: str) -> Any:
+        """The deployed function (`run`, `stream`) looked up by name, or the class's method."""
+        if method not in self._remote:
+            handle = self._handle(method)
+            self._remote[method] = (
+                getattr(handle(), method) if self.state.get("variant") == "cls" else handle
+            )
+        return self._remote[method]
 
     def healthy(self) -> bool:
         self._require_modal("check")
@@ -240,8 +266,10 @@ class ModalCloudRunner(ModalRunner):
         said = sdk.last_output_line(self.deploy_log)
         return DeployFailedError(message, hint=f"Modal's last output: {said}" if said else None)
 
-    def _handle(self) -> Any:
-        return sdk.entry_handle(self.app_name, self.state.get("variant"), self.environment)
+    def _handle(self, function: str = sdk.FUNCTION_NAME) -> Any:
+        return sdk.entry_handle(
+            self.app_name, self.state.get("variant"), self.environment, function
+        )
 
     def _web_unreachable(self, exc: httpx.HTTPError) -> dict[str, Any]:
         url = self.state.get("web_url")

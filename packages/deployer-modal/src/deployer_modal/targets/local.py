@@ -1,11 +1,13 @@
 """target=local: the generated `modal_app.py` imported in this process and its function (or
-class, load step included) called with `.local()`. No Modal account needed."""
+class, load step included) called with `.local()`: `run`, the generator `stream` read item by
+item, and the input schema the serving runtime reads. No Modal account needed."""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -19,7 +21,16 @@ from deployer.plugin import (
 )
 from deployer_modal import sdk, workspace
 from deployer_modal.sdk import CLASS_NAME, FUNCTION_NAME
-from deployer_modal.targets.common import ModalRunner
+from deployer_modal.targets.common import ModalRunner, raised
+
+
+@dataclass(frozen=True)
+class LocalCalls:
+    """The generated app's entry points, each called with `.local()` (the load step done)."""
+
+    run: Callable[[dict[str, Any]], Any]
+    stream: Callable[[dict[str, Any]], Iterator[dict[str, Any]]]
+    schema: Callable[[], Any]
 
 
 class ModalLocalRunner(ModalRunner):
@@ -30,7 +41,7 @@ class ModalLocalRunner(ModalRunner):
         super().__init__(context, state)
         self._lock = threading.Lock()
         self._module: ModuleType | None = None
-        self._call: Callable[[dict[str, Any]], Any] | None = None
+        self._calls: LocalCalls | None = None
 
     @property
     def target(self) -> str:
@@ -52,26 +63,45 @@ class ModalLocalRunner(ModalRunner):
 
     def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
         try:
-            entry = self._ensure_loaded()
+            calls = self._ensure_loaded()
         except DeployerError as exc:
             return failure(str(exc))
         try:
-            return success(entry(inputs))
+            return success(calls.run(inputs))
         except (Exception, SystemExit) as exc:
-            return failure(f"{type(exc).__name__}: {exc}")
+            return raised(exc)
+
+    def call_stream(self, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        try:
+            calls = self._ensure_loaded()
+        except DeployerError as exc:
+            yield failure(str(exc))
+            return
+        try:
+            yield from calls.stream(inputs)
+        except (Exception, SystemExit) as exc:  # the generator itself never raises: Modal may
+            yield raised(exc)
+
+    def schema(self) -> dict[str, Any] | None:
+        """The input schema the serving runtime reads from the loaded entry point."""
+        try:
+            found = self._ensure_loaded().schema()
+        except Exception:
+            return super().schema()
+        return found if isinstance(found, dict) else None
 
     def healthy(self) -> bool:
         self._ensure_loaded()
         return True
 
-    def _ensure_loaded(self) -> Callable[[dict[str, Any]], Any]:
-        """Import the generated app and run the load step once; return the call."""
+    def _ensure_loaded(self) -> LocalCalls:
+        """Import the generated app and run the load step once; return its calls."""
         with self._lock:
-            if self._call is None:
+            if self._calls is None:
                 os.environ.update(self.context.env)  # secrets reach the solution as env vars
                 module = sdk.load_app(self.context.adapted_path)
                 try:
-                    self._call = _local_call(module)
+                    self._calls = _local_calls(module)
                 except Exception as exc:
                     sdk.unload(module)
                     raise DeployFailedError(
@@ -80,20 +110,19 @@ class ModalLocalRunner(ModalRunner):
                     ) from None
                 self._module = module
                 self.state["variant"] = "cls" if module.CLASS_VARIANT else "function"
-            return self._call
+            return self._calls
 
     def _unload(self) -> None:
         with self._lock:
             sdk.unload(self._module)
-            self._module, self._call = None, None
+            self._module, self._calls = None, None
 
 
-def _local_call(module: ModuleType) -> Callable[[dict[str, Any]], Any]:
-    """The generated app's entry point called with `.local()`, its load step run once now."""
+def _local_calls(module: ModuleType) -> LocalCalls:
+    """The generated app's entry points called with `.local()`, its load step run once now."""
     if module.CLASS_VARIANT:
         instance = getattr(module, CLASS_NAME)()
         instance.warm.local()  # @modal.enter() runs the load step before the first method
-        method = instance.run
-        return method.local
+        return LocalCalls(instance.run.local, instance.stream.local, instance.schema.local)
     module.entry()  # import the entry module now, not on the first call
-    return getattr(module, FUNCTION_NAME).local
+    return LocalCalls(getattr(module, FUNCTION_NAME).local, module.stream.local, module.schema)
