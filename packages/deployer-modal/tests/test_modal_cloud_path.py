@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +252,84 @@ def test_stream_goes_through_modal_remote_gen(
         assert made[0] == ("Function.from_name", ("streamer", "stream"), {"environment_name": None})
     assert made[-1] == ("Function.remote_gen", (inputs,), {})
     assert fake_modal_api.calls()
+
+
+# -- the solution's own Modal app (several @app.functions, one chosen) ---------------------------
+
+PUBLISHED_APP = EXAMPLES / "published" / "modal_app"
+
+
+def test_authors_app_is_deployed_as_it_is(deployments, fake_modal_api, sdk_calls) -> None:
+    """The author's App itself goes to App.deploy (the cloud then refuses the token)."""
+    context = deployments.context(PUBLISHED_APP, name="own-app", entrypoint="app:shout")
+    runner = deployments.runner(context)
+    with pytest.raises(StrategyUnavailableError, match="Modal rejected the credentials"):
+        runner.deploy()
+    deploys = [call for call in sdk_calls.made() if call[0] == "App.deploy"]
+    assert deploys == [("App.deploy", (), {"name": "own-app", "environment_name": None})]
+    (app,) = sdk_calls.on("App.deploy")
+    assert app.name == "deployer-published-modal"  # the author's App, not a generated one
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        functions = app.registered_functions
+    assert sorted(functions) == ["shout", "square"]
+    # the author's own functions (with their image and settings), not a wrapper of ours
+    assert functions["shout"].local("hi", times=2) == "HI HI"
+    assert "modal.Secret.objects" not in str(sdk_calls.made())  # no deployer secret
+    assert not (context.adapted_path / "deployer_modal.json").exists()
+    assert "app" not in sys.modules  # the author's module was imported, then forgotten
+
+
+@pytest.mark.parametrize("generator", [False, True])
+def test_authors_function_is_called_by_name(
+    deployments, fake_modal_api, sdk_calls, generator
+) -> None:
+    context = deployments.context(PUBLISHED_APP, name="own-call", entrypoint="app:shout")
+    state = {**deployed_state("own-call", "author"), "function": "shout", "generator": generator}
+    runner = deployments.runner(context, state)
+    inputs = {"text": "hi", "times": 2}
+    expected = f"own-call on Modal: Modal rejected the credentials: {FAKE_MESSAGE}"
+    assert runner.run(inputs) == {"status": "error", "error": expected}
+    assert list(runner.stream(inputs)) == [{"status": "error", "error": expected}]
+    made = sdk_calls.made()
+    assert made[0] == ("Function.from_name", ("own-call", "shout"), {"environment_name": None})
+    call = "Function.remote_gen" if generator else "Function.remote"
+    assert made.count((call, (), inputs)) == 2  # its own arguments, not one dict
+
+
+def test_authors_app_refuses_env_and_web_before_modal(deployments, fake_token) -> None:
+    context = deployments.context(
+        PUBLISHED_APP, name="own-env", entrypoint="app:square", env={"API_KEY": SECRET}
+    )
+    with pytest.raises(DeployFailedError, match="--env has no way into it") as caught:
+        deployments.runner(context).deploy()
+    assert "modal.Secret" in (caught.value.hint or "")
+    context = deployments.context(
+        PUBLISHED_APP, name="own-web", entrypoint="app:square", options={"web": True}
+    )
+    with pytest.raises(DeployFailedError, match="web=true wraps the entry point"):
+        deployments.runner(context).deploy()
+
+
+def test_authors_app_import_failure_is_one_line(deployments, fake_token) -> None:
+    files = {
+        "app.py": """
+        import modal
+        import not_installed_anywhere
+
+        app = modal.App("needs-things")
+
+        @app.function()
+        def go(x: int) -> int:
+            return x
+        """
+    }
+    runner = deployments.runner(deployments.context(files, name="own-imp", entrypoint="app:go"))
+    with pytest.raises(DeployFailedError) as caught:
+        runner.deploy()  # before any call to Modal
+    assert caught.value.message == (
+        "importing app (the solution's Modal app) failed: "
+        "ModuleNotFoundError: No module named 'not_installed_anywhere'"
+    )
+    assert "as `modal deploy` does" in (caught.value.hint or "")
+    assert "app" not in sys.modules and runner.state == {}

@@ -267,3 +267,55 @@ def test_cli_streams_and_exits_2_on_an_invalid_field(deployments, deployer_home)
         assert json.loads(refused.stdout)["field"] == "text"
     finally:
         software.remove()
+
+
+# -- the solution's own Modal app: called through Modal's own local path --------------------------
+
+
+@pytest.mark.parametrize(
+    ("entrypoint", "inputs", "output"),
+    [("app:shout", {"text": "hi", "times": 2}, "HI HI"), ("app:square", {"x": 7}, 49)],
+)
+def test_authors_modal_app_runs_the_chosen_function(
+    deployments, entrypoint, inputs, output
+) -> None:
+    runner = deployments.local(
+        EXAMPLES / "published" / "modal_app", name="own-local", entrypoint=entrypoint
+    )
+    assert runner.run(inputs) == {"status": "success", "output": output}
+    assert list(runner.stream(inputs)) == [
+        {"status": "item", "output": output},
+        {"status": "success"},
+    ]
+
+
+def test_authors_modal_generator_streams(deployments) -> None:
+    runner = deployments.local(
+        {
+            "app.py": """
+            import modal
+
+            app = modal.App("token-stream")
+            image = modal.Image.debian_slim()
+
+
+            @app.function(image=image)
+            def tokens(text: str):
+                for word in text.split():
+                    yield word.upper()
+
+
+            @app.function(image=image)
+            def count(text: str) -> int:
+                return len(text.split())
+            """
+        },
+        name="own-gen",
+        entrypoint="app:tokens",
+    )
+    assert list(runner.stream({"text": "a b"})) == [
+        {"status": "item", "output": "A"},
+        {"status": "item", "output": "B"},
+        {"status": "success"},
+    ]
+    assert runner.run({"text": "a b"}) == {"status": "success", "output": ["A", "B"]}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -104,25 +103,67 @@ class ModalCloudRunner(ModalRunner):
         reason = missing_credentials()
         if reason:  # before anything else: no workspace import, no network
             raise StrategyUnavailableError(f"cannot deploy to Modal: {reason}", hint=TOKEN_HINT)
+        author = workspace.is_modal_function(ctx.adapted_path, ctx.run_interface)
+        if author and self._deploy_author_app():
+            return
         workspace.prepare(ctx)
         module = sdk.load_app(ctx.adapted_path)
         try:
-            try:
-                self._require_modal("deploy")
-            except RunnerError as exc:
-                raise DeployFailedError(exc.message, hint=exc.hint) from None
-            self.state = {
-                "target": "cloud",
-                "running": False,
-                "app_name": ctx.name,
-                "environment": self.environment,
-                "variant": "cls" if module.CLASS_VARIANT else "function",
-                "web": bool(module.WEB),
-            }
-            self._deploy_app(module)
+            self._require_modal_to_deploy()
+            self.state = self._new_state("cls" if module.CLASS_VARIANT else "function")
+            self.state["web"] = bool(module.WEB)
+            self._deploy_app(module.app)
         finally:
             sdk.unload(module)
         self._remote = {}
+
+    def _deploy_author_app(self) -> bool:
+        """The solution's own Modal app deployed as it is (its image, secrets, GPUs: Modal's
+        `app.deploy()`), under the deployment's name; its chosen function is then called by
+        name. False when the entry point is no function of a modal.App (a Modal class: the
+        generated app wraps it)."""
+        ctx = self.context
+        with sdk.author_app(ctx.adapted_path, ctx.run_interface.entrypoint) as author:
+            if author is None:
+                return False
+            if ctx.env:
+                raise DeployFailedError(
+                    f"{ctx.run_interface.entrypoint} is deployed as its own Modal app, whose "
+                    f"functions name their secrets themselves; --env has no way into it",
+                    hint="attach a modal.Secret in the app's @app.function(secrets=[...])",
+                )
+            if ctx.options.get("web"):
+                raise DeployFailedError(
+                    f"web=true wraps the entry point in a generated app; "
+                    f"{ctx.run_interface.entrypoint} is deployed as its own Modal app",
+                    hint="declare a @modal.fastapi_endpoint in the app itself, or leave web off",
+                )
+            self._require_modal_to_deploy()
+            self.state = self._new_state("author")
+            self.state.update(
+                function=author.function,
+                generator=author.generator,
+                author_app=author.app.name,
+            )
+            self._deploy_app(author.app)
+        self._remote = {}
+        return True
+
+    def _new_state(self, variant: str) -> dict[str, Any]:
+        return {
+            "target": "cloud",
+            "running": False,
+            "app_name": self.context.name,
+            "environment": self.environment,
+            "variant": variant,
+            "web": False,
+        }
+
+    def _require_modal_to_deploy(self) -> None:
+        try:
+            self._require_modal("deploy")
+        except RunnerError as exc:
+            raise DeployFailedError(exc.message, hint=exc.hint) from None
 
     def stop(self) -> None:
         if self.state.get("running") and self.state.get("app_id"):  # else: never deployed
@@ -163,7 +204,10 @@ class ModalCloudRunner(ModalRunner):
             return self._web.post_envelope("", inputs, on_transport_error=self._web_unreachable)
         try:
             self._require_modal("call")
-            output = self._entry("run").remote(inputs)
+            if self.state.get("variant") == "author":
+                output = self._author_output(inputs)
+            else:
+                output = self._entry("run").remote(inputs)
         except DeployerError as exc:
             return failure(exc.message)
         except Exception as exc:
@@ -175,6 +219,9 @@ class ModalCloudRunner(ModalRunner):
         `.remote_gen()`: its item envelopes as the container yields them."""
         try:
             self._require_modal("stream from")
+            if self.state.get("variant") == "author":
+                yield from self._author_items(inputs)
+                return
             for item in self._entry("stream").remote_gen(inputs):
                 if not isinstance(item, dict) or item.get("status") not in STREAM_STATUSES:
                     yield failure(f"unexpected stream item from {self.context.name}: {item!r:.200}")
@@ -184,6 +231,23 @@ class ModalCloudRunner(ModalRunner):
             yield failure(exc.message)
         except Exception as exc:
             yield self._call_error(exc)
+
+    def _author_output(self, inputs: dict[str, Any]) -> Any:
+        """The author's function called by name with the inputs as its arguments (as its
+        `.local()` is called on target=local); a generator's items collected."""
+        function = self._entry(str(self.state["function"]))
+        if self.state.get("generator"):
+            return list(function.remote_gen(**inputs))
+        return function.remote(**inputs)
+
+    def _author_items(self, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        function = self._entry(str(self.state["function"]))
+        if not self.state.get("generator"):
+            yield {"status": "item", "output": function.remote(**inputs)}
+        else:
+            for item in function.remote_gen(**inputs):
+                yield {"status": "item", "output": item}
+        yield {"status": "success"}
 
     def _call_error(self, exc: Exception) -> dict[str, Any]:
         if sdk.is_modal_error(exc):
@@ -237,15 +301,14 @@ class ModalCloudRunner(ModalRunner):
             )
         self._reachable = True
 
-    def _deploy_app(self, module: ModuleType) -> None:
+    def _deploy_app(self, app: Any) -> None:
         ctx = self.context
         secret = workspace.secret_name(ctx.name)
         try:
-            if sdk.replace_secret(secret, dict(ctx.env), self.environment):
+            own = self.state["variant"] != "author"  # the author's app names its own secrets
+            if own and sdk.replace_secret(secret, dict(ctx.env), self.environment):
                 self.state["secret"] = secret
-            self.state["app_id"] = sdk.deploy_app(
-                module, ctx.name, self.environment, self.deploy_log
-            )
+            self.state["app_id"] = sdk.deploy_app(app, ctx.name, self.environment, self.deploy_log)
             handle = self._handle().hydrate()  # by name, as any other process will find it
             if self.state["web"]:
                 cls_web = self.state["variant"] == "cls"
@@ -266,7 +329,8 @@ class ModalCloudRunner(ModalRunner):
         said = sdk.last_output_line(self.deploy_log)
         return DeployFailedError(message, hint=f"Modal's last output: {said}" if said else None)
 
-    def _handle(self, function: str = sdk.FUNCTION_NAME) -> Any:
+    def _handle(self, function: str | None = None) -> Any:
+        function = function or self.state.get("function") or sdk.FUNCTION_NAME
         return sdk.entry_handle(
             self.app_name, self.state.get("variant"), self.environment, function
         )
