@@ -332,6 +332,43 @@ def app_deployed(app: str) -> bool:
     return found.info(refresh=True).lifecycle.state == AppState.DEPLOYED
 
 
+@dataclass(frozen=True)
+class LiveApp:
+    """An app as Modal reports it: its id, whether it is deployed, and the version that is
+    live (each deploy, and each rollback, makes a new one; the newest serves)."""
+
+    app_id: str
+    deployed: bool
+    version: int | None
+
+
+def live_app(app: str, environment: str | None = None) -> LiveApp | None:
+    """The app (by name in `environment`, or by id) as Modal reports it; None if Modal knows
+    no app of that name."""
+    import modal
+    import modal.exception
+    from modal.types import AppState
+
+    try:
+        found = modal.App.lookup(app, environment_name=environment)
+    except modal.exception.NotFoundError:
+        return None
+    lifecycle = found.info(refresh=True).lifecycle
+    return LiveApp(str(found.app_id), lifecycle.state == AppState.DEPLOYED, lifecycle.version)
+
+
+def rollback_app(app_id: str, version: int, log_path: Path) -> None:
+    """Modal's own rollback to `version` of the app (`modal app rollback APP vN`: Modal has
+    it in its CLI, not in the SDK; called in-process, its output kept like a deploy's). The
+    rollback is a new version on Modal with the state of `version`."""
+    from modal.cli.app import rollback
+
+    with progress_output(log_path):
+        rollback.callback(
+            app_identifier=app_id, version=f"v{version}", strategy="rolling", env=None
+        )
+
+
 def stop_app(app_id: str) -> None:
     """Stop the app; one stopped or deleted on Modal already is fine."""
     import modal

@@ -165,11 +165,40 @@ class ModalCloudRunner(ModalRunner):
         except RunnerError as exc:
             raise DeployFailedError(exc.message, hint=exc.hint) from None
 
+    def start(self) -> None:
+        """Bring this version back: live on Modal already, nothing to do; replaced on Modal by
+        another version of the app, Modal's own rollback to it (health first, as core's
+        rollback wants); stopped on Modal, a fresh deploy."""
+        version, app_id = self.state.get("modal_version"), self.state.get("app_id")
+        if not version or not app_id:
+            self.deploy()
+            return
+        self._require_modal("start")
+        try:
+            live = sdk.live_app(app_id)
+            if live is not None and live.deployed and live.version != version:
+                self.progress(f"rolling {self.context.name} back to its Modal version v{version}")
+                sdk.rollback_app(app_id, version, self.deploy_log)
+                live = sdk.live_app(app_id)
+        except Exception as exc:
+            raise DeployFailedError(
+                f"rolling {self.context.name} back to Modal version v{version} failed: "
+                f"{sdk.describe(exc)}"
+            ) from None
+        if live is None or not live.deployed:
+            self.deploy()  # stopped on Modal: nothing to roll back to
+            return
+        self.state.update(running=True, modal_version=live.version)
+        self._remote = {}
+
     def stop(self) -> None:
+        """Stop the app on Modal, unless Modal serves another version of it now (a redeploy
+        or a rollback replaced this one: stopping the app would stop that one too)."""
         if self.state.get("running") and self.state.get("app_id"):  # else: never deployed
             self._require_modal("stop")
             try:
-                sdk.stop_app(self.state["app_id"])
+                if self._live_here() is not False:
+                    sdk.stop_app(self.state["app_id"])
             except Exception as exc:
                 raise RunnerError(
                     f"stopping {self.context.name} on Modal failed: {sdk.describe(exc)}",
@@ -179,19 +208,36 @@ class ModalCloudRunner(ModalRunner):
         self.mark_stopped()
 
     def remove(self) -> None:
+        """Stop, then delete the deployment's Modal secret, unless another version of the
+        app is live on Modal and still reads it (a redeploy that failed)."""
         self.stop()
         secret = self.state.get("secret")
         if not secret:
             return
         self._require_modal("remove the secret of")
         try:
-            sdk.delete_secret(secret, self.environment)
+            live = sdk.live_app(self.app_name, self.environment)
+            if live is None or not live.deployed:
+                sdk.delete_secret(secret, self.environment)
         except Exception as exc:
             raise RunnerError(
                 f"deleting the Modal secret {secret} failed: {sdk.describe(exc)}",
                 hint=f"delete it with: modal secret delete {secret}",
             ) from None
         self.state.pop("secret", None)
+
+    def _live_here(self) -> bool | None:
+        """Whether Modal serves this version of the app now; None when unknown (a record from
+        before versions, or an app Modal no longer knows)."""
+        version = self.state.get("modal_version")
+        live = sdk.live_app(self.state["app_id"]) if version else None
+        if live is None or not live.deployed:
+            return None
+        return live.version == version
+
+    def progress(self, message: str) -> None:
+        if self.context.progress is not None:
+            self.context.progress(message)
 
     def close(self) -> None:
         self._web.close()
@@ -305,18 +351,44 @@ class ModalCloudRunner(ModalRunner):
         ctx = self.context
         secret = workspace.secret_name(ctx.name)
         try:
+            previous = sdk.live_app(self.app_name, self.environment)  # serving until replaced
             own = self.state["variant"] != "author"  # the author's app names its own secrets
             if own and sdk.replace_secret(secret, dict(ctx.env), self.environment):
                 self.state["secret"] = secret
             self.state["app_id"] = sdk.deploy_app(app, ctx.name, self.environment, self.deploy_log)
+        except Exception as exc:
+            raise self._deploy_error(exc) from None
+        try:  # published: a new version of the app on Modal, which serves it from now on
+            live = sdk.live_app(self.state["app_id"])
+            self.state["modal_version"] = live.version if live else None
             handle = self._handle().hydrate()  # by name, as any other process will find it
             if self.state["web"]:
                 cls_web = self.state["variant"] == "cls"
                 web = handle().web if cls_web else sdk.web_function(self.app_name, self.environment)
                 self.state["web_url"] = web.get_web_url()
         except Exception as exc:
-            raise self._deploy_error(exc) from None
+            raise self._undo_publish(previous, exc) from None
         self.state["running"] = True
+
+    def _undo_publish(self, previous: sdk.LiveApp | None, exc: Exception) -> DeployerError:
+        """A version published on Modal but not usable: Modal's rollback puts the version
+        that served before back (so a failed redeploy keeps the old one serving); the error
+        says what happened."""
+        error = self._deploy_error(exc)
+        if previous is None or not previous.deployed or not previous.version:
+            return error  # nothing served before: remove() stops the app
+        try:
+            sdk.rollback_app(self.state["app_id"], previous.version, self.deploy_log)
+        except Exception as undo:
+            error.hint = (
+                f"Modal serves the new version; rolling it back to v{previous.version} failed "
+                f"({sdk.describe(undo)}): modal app rollback {self.app_name} v{previous.version}"
+            )
+            return error
+        self.state["modal_version"] = None  # this version is no longer live: keep the app up
+        self.state["app_id"] = None
+        error.hint = f"Modal serves v{previous.version} again (rolled back)"
+        return error
 
     def _deploy_error(self, exc: Exception) -> DeployerError:
         if isinstance(exc, DeployerError):

@@ -25,7 +25,7 @@ class ModalRunner(Runner):
         """The error envelope for a call that cannot be made: not an object, or stopped."""
         if not isinstance(inputs, dict):
             return failure(f"inputs must be a JSON object, got {type(inputs).__name__}")
-        if not self.state.get("running"):
+        if not self.running():
             name = self.context.name
             return failure(
                 f"deployment {name} is not running (it was stopped); "
@@ -57,14 +57,18 @@ class ModalRunner(Runner):
         """Whether the running deployment answers; may raise (is_healthy turns that to False)."""
         raise NotImplementedError
 
+    def running(self) -> bool:
+        """Whether the deployment was left running (not stopped)."""
+        return bool(self.state.get("running"))
+
     def is_healthy(self) -> bool:
         try:
-            return bool(self.state.get("running")) and self.healthy()
+            return self.running() and self.healthy()
         except Exception:
             return False
 
     def status(self) -> RunnerStatus:
-        if not self.state.get("running"):
+        if not self.running():
             return "stopped"
         return "running" if self.is_healthy() else "failed"
 
@@ -72,7 +76,7 @@ class ModalRunner(Runner):
         """Stopped, ready, or failed with the reason `healthy()` gave (the load error here, a
         Modal error on the cloud). Modal loads a container's entry point when it starts, so
         there is no `loading` between a finished deploy and the first call."""
-        if not self.state.get("running"):
+        if not self.running():
             return Readiness(state="stopped")
         try:
             if self.healthy():

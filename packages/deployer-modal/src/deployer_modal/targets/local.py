@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -22,6 +23,8 @@ from deployer.plugin import (
 from deployer_modal import sdk, workspace
 from deployer_modal.sdk import CLASS_NAME, FUNCTION_NAME
 from deployer_modal.targets.common import ModalRunner, raised
+
+STOPPED_MARK = "stopped"
 
 
 @dataclass(frozen=True)
@@ -51,15 +54,39 @@ class ModalLocalRunner(ModalRunner):
     def provider(self) -> str | None:
         return "local"
 
+    @property
+    def stopped_mark(self) -> Path:
+        """Left in the version's runtime directory by stop(). The app lives in each caller's
+        process, so a stop from another runner (core replacing this version with a new one,
+        `deployer stop` in another process) reaches the runners that hold it only this way:
+        their next call finds it and answers "stopped" (and a handle follows the name)."""
+        return self.context.runtime_dir / STOPPED_MARK
+
     def deploy(self) -> None:
         self._unload()
         workspace.prepare(self.context)
         self.state = {"target": "local", "running": True}
         self._ensure_loaded()
+        self.stopped_mark.unlink(missing_ok=True)
 
     def stop(self) -> None:
         self._unload()
         self.mark_stopped()
+        if self.stopped_mark.parent.is_dir():
+            self.stopped_mark.touch()
+
+    def running(self) -> bool:
+        if not super().running():
+            return False
+        if self.stopped_mark.exists():
+            self._unload()  # stopped by another runner: let go of the app here too
+            self.mark_stopped()
+            return False
+        return True
+
+    def healthy(self) -> bool:
+        self._ensure_loaded()
+        return True
 
     def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -89,10 +116,6 @@ class ModalLocalRunner(ModalRunner):
         except Exception:
             return super().schema()
         return found if isinstance(found, dict) else None
-
-    def healthy(self) -> bool:
-        self._ensure_loaded()
-        return True
 
     def _ensure_loaded(self) -> LocalCalls:
         """Import the generated app and run the load step once; return its calls."""
