@@ -96,7 +96,6 @@ class ModalRunner(Runner):
 def raised(exc: BaseException) -> dict[str, Any]:
     """The error envelope of an exception from the solution's side; an invalid input (the
     generated app's TypeError carrying `field`) names its field, as on every strategy."""
-    field = getattr(exc, "field", False)
-    if field is not False:
-        return {**failure(str(exc)), "field": field}
+    if isinstance(exc, TypeError) and hasattr(exc, "field"):
+        return {**failure(str(exc)), "field": exc.field}
     return failure(f"{type(exc).__name__}: {exc}")
