@@ -95,3 +95,33 @@ def test_a_failing_version_keeps_the_old_one_serving_then_rollback(tmp_path, cle
     assert back.version == 1 and back.run({"name": "r"})["output"] == {"good": "r"}
     assert live.run({"name": "s"})["output"] == {"good": "s"}
     assert deployer.attach("svc").readiness().state == "ready"
+
+
+def test_cli_rollback_and_stop_reach_a_process_that_holds_the_app(tmp_path, cleanup) -> None:
+    """The app lives in each caller's process: what `deployer rollback` and `deployer stop`
+    do in another process reaches a handle held here."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "deployer", *args],
+            capture_output=True, text=True, env=dict(os.environ), timeout=120,
+        )  # fmt: skip
+
+    root = solution(tmp_path / "sol", "v1")
+    deployer.deploy(root, "modal", name="svc", target="local")
+    solution(root, "v2")
+    held = deployer.deploy(root, "modal", name="svc", target="local")
+    assert held.run({"name": "a"})["output"] == {"v2": "a"}
+    back = cli("rollback", "svc")
+    assert back.returncode == 0, back.stderr
+    assert held.run({"name": "b"}) == {"status": "success", "output": {"v1": "b"}}
+    history = json.loads(cli("history", "svc", "--json").stdout)
+    assert [(v["version"], v["live"]) for v in history] == [(1, True), (2, False)]
+    stopped = cli("stop", "svc")
+    assert stopped.returncode == 0, stopped.stderr
+    refused = held.run({"name": "c"})
+    assert refused["status"] == "error" and "is not running" in refused["error"]
