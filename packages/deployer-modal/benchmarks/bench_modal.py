@@ -13,6 +13,12 @@
      check and JSON check of the generated code included);
    - runner.run(): ModalRunner.run (envelope included);
    - software.run(): DeployedSoftware.run, what users call.
+4. Streaming, target=local: a generator of 5 items, 20 ms apart — time to the first item
+   through `software.stream()` (Modal's generator `stream`, `.local()`) beside the whole
+   answer through `software.run()` and the generator called yourself.
+5. Redeploy downtime, target=local: calls made one after another through one handle while
+   `deployer.deploy` replaces version k by k+1 under the same name — calls made, failed,
+   and the longest wait for an answer.
 
 Per-call figures in microseconds (mean, median, p95), adaptation in milliseconds.
 DEPLOYER_HOME is a temporary directory. No Modal account or network is used.
@@ -139,7 +145,7 @@ def measure(label: str, path: Path, filename: str, inputs: dict[str, Any], calls
     software = deployer.deploy(path, strategy="modal", name=f"o-{label}", target="local")
     try:
         runner = software.runner
-        local = runner._ensure_local()  # the generated app's .local(), as the runner holds it
+        local = runner._ensure_loaded().run  # the generated app's .local(), as the runner holds it
         predict = direct_function(path, filename)
         contenders: dict[str, Callable[[], Any]] = {
             "direct": lambda: predict(**inputs),
@@ -168,6 +174,89 @@ def measure(label: str, path: Path, filename: str, inputs: dict[str, Any], calls
         software.remove()
 
 
+STREAMER = (
+    "import time\n\n\n"
+    "def predict(n: int = 5):\n"
+    "    for i in range(n):\n"
+    "        time.sleep(0.02)\n"
+    "        yield {'i': i}\n"
+)
+
+
+def streaming(repeats: int, root: Path) -> None:
+    import deployer
+
+    print("\n== streaming, target=local: 5 items 20 ms apart (milliseconds) ==")
+    source = root / "streamer"
+    source.mkdir()
+    (source / "main.py").write_text(STREAMER, encoding="utf-8")
+    namespace: dict[str, Any] = {}
+    exec(compile(STREAMER, "main.py", "exec"), namespace)
+    software = deployer.deploy(source, strategy="modal", name="streamer", target="local")
+    try:
+        first, whole, direct = [], [], []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            next(iter(namespace["predict"]()))
+            direct.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            items = software.stream({})
+            assert next(items)["status"] == "item"
+            first.append((time.perf_counter() - started) * 1000)
+            assert list(items)[-1] == {"status": "success"}
+            started = time.perf_counter()
+            assert software.run({})["status"] == "success"
+            whole.append((time.perf_counter() - started) * 1000)
+        print(f"first item, generator itself  {summary(direct, 'ms')}")
+        print(f"first item, software.stream() {summary(first, 'ms')}")
+        print(f"whole answer, software.run()  {summary(whole, 'ms')}")
+    finally:
+        software.remove()
+
+
+def steady(software: Any, done: Any, results: list[bool], waits: list[float]) -> None:
+    """Call one after another until `done` is set: whether each answered, and how long."""
+    while not done.is_set():
+        started = time.perf_counter()
+        results.append(software.run({"name": "x"})["status"] == "success")
+        waits.append((time.perf_counter() - started) * 1000)
+
+
+def redeploy_downtime(rounds: int, root: Path) -> None:
+    import threading
+
+    import deployer
+
+    print("\n== redeploy under steady calls, target=local ==")
+    source = root / "versioned"
+    source.mkdir()
+    main = source / "main.py"
+    main.write_text("def predict(name: str) -> dict:\n    return {'v1': name}\n", encoding="utf-8")
+    software = deployer.deploy(source, strategy="modal", name="versioned", target="local")
+    try:
+        for round_ in range(2, rounds + 2):
+            main.write_text(
+                f"def predict(name: str) -> dict:\n    return {{'v{round_}': name}}\n",
+                encoding="utf-8",
+            )
+            results: list[bool] = []
+            waits: list[float] = []
+            done = threading.Event()
+            caller = threading.Thread(target=steady, args=(software, done, results, waits))
+            caller.start()
+            started = time.perf_counter()
+            deployer.deploy(source, strategy="modal", name="versioned", target="local")
+            took = (time.perf_counter() - started) * 1000
+            done.set()
+            caller.join()
+            print(
+                f"version {round_}: redeploy {took:7.1f} ms, calls {len(results):6d}, "
+                f"failed {results.count(False)}, longest wait {max(waits):6.1f} ms"
+            )
+    finally:
+        software.remove()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
@@ -180,6 +269,8 @@ def main() -> None:
         adaptation(args.repeats)
         deploy_to_ready(max(3, args.repeats // 4))
         overhead(args.calls)
+        streaming(args.repeats, Path(home))
+        redeploy_downtime(3, Path(home))
 
 
 if __name__ == "__main__":

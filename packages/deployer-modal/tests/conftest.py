@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -150,7 +152,8 @@ def deployments(registry: StrategyRegistry, tmp_path: Path) -> Iterator[Deployme
 
 
 class FakeModalApi:
-    """The fake API server's process: its URL and the methods the client called."""
+    """The fake API server's process: its URL, the methods the client called and the
+    requests it sent (each {"method": ..., "request": {field: value}})."""
 
     def __init__(self, proc: subprocess.Popen[str], port: int, log: Path) -> None:
         self.proc = proc
@@ -160,20 +163,26 @@ class FakeModalApi:
     def calls(self) -> list[str]:
         return self.log.read_text(encoding="utf-8").split() if self.log.exists() else []
 
+    def requests(self, method: str | None = None) -> list[dict[str, Any]]:
+        path = self.log.with_suffix(".jsonl")
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        made = [json.loads(line) for line in lines]
+        return [r["request"] for r in made if r["method"] == method] if method else made
 
-@pytest.fixture
-def fake_modal_api(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_token: None
+
+@contextlib.contextmanager
+def fake_api(
+    root: Path, monkeypatch: pytest.MonkeyPatch, answers: dict[str, Any] | None = None
 ) -> Iterator[FakeModalApi]:
-    """Modal's API stood in for by a local gRPC server that rejects every token (no Modal
-    account is reachable here); the real modal client is pointed at it."""
-    log = tmp_path / "fake-modal-calls.log"
-    proc = subprocess.Popen(
-        [sys.executable, str(FAKE_API), str(log)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    """A loopback stand-in for Modal's API (see fake_modal_api.py); the real modal client is
+    pointed at it."""
+    root.mkdir(parents=True, exist_ok=True)
+    log = root / "fake-modal-calls.log"
+    command = [sys.executable, str(FAKE_API), str(log)]
+    if answers is not None:
+        (root / "answers.json").write_text(json.dumps(answers), encoding="utf-8")
+        command.append(str(root / "answers.json"))
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
@@ -181,6 +190,7 @@ def fake_modal_api(
             raise RuntimeError(f"fake Modal API did not start: {line!r} {proc.stderr.read()}")
         api = FakeModalApi(proc, int(line), log)
         monkeypatch.setenv("MODAL_SERVER_URL", api.url)
+        _reset_modal_client()
         yield api
     finally:
         proc.terminate()
@@ -189,6 +199,30 @@ def fake_modal_api(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def fake_modal_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_token: None
+) -> Iterator[FakeModalApi]:
+    """Modal's API stood in for by a local gRPC server that rejects every token (no Modal
+    account is reachable here); the real modal client is pointed at it."""
+    with fake_api(tmp_path / "fake-api", monkeypatch) as api:
+        yield api
+
+
+@pytest.fixture
+def modal_api_answering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_token: None
+) -> Callable[[dict[str, Any]], FakeModalApi]:
+    """The stand-in started with answers for some methods (one server per test)."""
+    stack = contextlib.ExitStack()
+
+    def start(answers: dict[str, Any]) -> FakeModalApi:
+        return stack.enter_context(fake_api(tmp_path / "fake-api", monkeypatch, answers))
+
+    with stack:
+        yield start  # type: ignore[misc]
 
 
 @pytest.fixture
@@ -228,3 +262,64 @@ def hang_up_server() -> Iterator[str]:
         stop.set()
         thread.join(timeout=5)
         server.close()
+
+
+class SdkCalls:
+    """Calls into the modal SDK's public functions, recorded at the SDK function itself and
+    passed through to it (so the real client still goes on to Modal's API, or its stand-in):
+    the exact calls and arguments the cloud target makes, up to a cloud we cannot reach."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[str, Any, tuple[Any, ...], dict[str, Any]]] = []
+        self._monkeypatch = monkeypatch
+
+    def spy(self, owner: type, name: str) -> None:
+        original = owner.__dict__[name]
+        label = f"{owner.__name__}.{name}"
+        if isinstance(original, classmethod):
+            function = original.__func__
+
+            def on_class(cls: type, *args: Any, **kwargs: Any) -> Any:
+                self.calls.append((label, cls, args, kwargs))
+                return function(cls, *args, **kwargs)
+
+            self._monkeypatch.setattr(owner, name, classmethod(on_class))
+            return
+
+        if not hasattr(original, "__get__"):  # a static function (App.lookup)
+
+            def static(*args: Any, **kwargs: Any) -> Any:
+                self.calls.append((label, owner, args, kwargs))
+                return original(*args, **kwargs)
+
+            self._monkeypatch.setattr(owner, name, staticmethod(static))
+            return
+
+        def on_object(obj: Any, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append((label, obj, args, kwargs))
+            return original.__get__(obj, owner)(*args, **kwargs)
+
+        self._monkeypatch.setattr(owner, name, on_object)
+
+    def made(self) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+        """The calls, without the object they were made on."""
+        return [(label, args, kwargs) for label, _, args, kwargs in self.calls]
+
+    def on(self, label: str) -> list[Any]:
+        """The objects `label` was called on (e.g. the App that App.deploy deployed)."""
+        return [obj for made, obj, _, _ in self.calls if made == label]
+
+
+@pytest.fixture
+def sdk_calls(monkeypatch: pytest.MonkeyPatch) -> SdkCalls:
+    import modal
+
+    calls = SdkCalls(monkeypatch)
+    for owner, names in (
+        (modal.App, ("deploy", "lookup")),
+        (modal.Function, ("from_name", "remote", "remote_gen")),
+        (modal.Cls, ("from_name",)),
+    ):
+        for name in names:
+            calls.spy(owner, name)
+    return calls

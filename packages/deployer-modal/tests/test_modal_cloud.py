@@ -84,3 +84,54 @@ def test_web_endpoint_over_https(deploy) -> None:
     software = deploy(EXAMPLES / "hello", options={"web": True})
     assert software.endpoint and software.endpoint.startswith("https://")
     assert software.run({"name": "Ada"})["output"]["message"] == "Hello, Ada!"
+
+
+def test_stream_through_remote_gen_and_field_errors(deploy, tmp_path) -> None:
+    source = write_solution(
+        tmp_path / "tokens",
+        {"main.py": "def predict(text: str):\n    for word in text.split():\n        yield word\n"},
+    )
+    software = deploy(source)
+    assert list(software.stream({"text": "a b"})) == [
+        {"status": "item", "output": "a"},
+        {"status": "item", "output": "b"},
+        {"status": "success"},
+    ]
+    wrong = software.run({"text": 3})
+    assert wrong["status"] == "error" and wrong["field"] == "text"
+
+
+def test_authors_app_deployed_as_it_is_then_versions(registry, tmp_path) -> None:
+    from deployer.deployment.versions import rollback
+
+    source = tmp_path / "own-app"
+    source.mkdir()
+    app_py = (EXAMPLES / "published" / "modal_app" / "app.py").read_text()
+    (source / "app.py").write_text(app_py)
+    name = f"deployer-test-{uuid.uuid4().hex[:8]}"
+    factory = DeploymentFactory(registry)
+
+    def make() -> DeployedSoftware:
+        config = DeployConfig(
+            solution=SolutionResult(code_path=source),
+            strategy="modal",
+            name=name,
+            entrypoint="app:shout",
+            startup_timeout=900,
+        )
+        return factory.create(config)
+
+    try:
+        first = make()
+        assert first.info.runner_state["variant"] == "author"
+        assert first.run({"text": "hi", "times": 2}) == {"status": "success", "output": "HI HI"}
+        (source / "app.py").write_text(app_py.replace("text.upper()", "text.upper() + '!'"))
+        second = make()
+        assert second.version == 2
+        assert second.run({"text": "hi"}) == {"status": "success", "output": "HI!"}
+        v1, v2 = first.info.runner_state["modal_version"], second.runner.state["modal_version"]
+        assert v2 > v1
+        back = rollback(factory, name)  # Modal's own rollback to v1's Modal version
+        assert back.run({"text": "hi"}) == {"status": "success", "output": "HI"}
+    finally:
+        factory.remove(name, force=True)

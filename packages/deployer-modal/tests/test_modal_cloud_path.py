@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from modal_support import EXAMPLES, files_under
 
 SECRET = "s3cr3t-value-never-written-9d2e"
 FAKE_MESSAGE = "Invalid token ID or secret (fake Modal API of deployer's tests)"
+APP_ID = "ap-deployerTestFakeApp001"  # 22 characters, as Modal makes them
 
 
 def deployed_state(name: str, variant: str = "function") -> dict[str, Any]:
@@ -34,10 +36,23 @@ def deployed_state(name: str, variant: str = "function") -> dict[str, Any]:
         "target": "cloud",
         "running": True,
         "app_name": name,
-        "app_id": "ap-deployerTestFakeApp0001",
+        "app_id": APP_ID,
         "environment": None,
         "variant": variant,
         "web": False,
+    }
+
+
+def modal_knows(version: int, state: str = "APP_STATE_DEPLOYED") -> dict[str, Any]:
+    """What Modal's API answers about the app of `deployed_state` at `version`: the replies
+    of AppGetOrCreate (App.lookup) and AppGetInfo (App.info), as JSON, for its stand-in."""
+    metadata = {
+        "app_id": APP_ID,
+        "lifecycle": {"app_state": state, "version": version, "created_at": 1.7e9},
+    }
+    return {
+        "AppGetOrCreate": {"app_id": APP_ID, "handle_metadata": metadata},
+        "AppGetInfo": {"info": metadata},
     }
 
 
@@ -228,3 +243,179 @@ def test_state_round_trips_through_json(deployments) -> None:
     runner = deployments.runner(deployments.context(EXAMPLES / "hello", name="json"), state)
     assert json.loads(json.dumps(runner.state)) == state
     assert runner.provider == "modal" and runner.endpoint is None
+
+
+@pytest.mark.parametrize("variant", ["function", "cls"])
+def test_stream_goes_through_modal_remote_gen(
+    deployments, fake_modal_api, sdk_calls, variant
+) -> None:
+    source = EXAMPLES / ("modal_classifier" if variant == "cls" else "hello")
+    runner = deployments.runner(deployments.context(source, name="streamer"))
+    runner.state = deployed_state("streamer", variant)
+    inputs = {"text": "hello"} if variant == "cls" else {"name": "Ada"}
+    assert list(runner.stream(inputs)) == [
+        {
+            "status": "error",
+            "error": f"streamer on Modal: Modal rejected the credentials: {FAKE_MESSAGE}",
+        }
+    ]
+    made = sdk_calls.made()
+    if variant == "cls":
+        assert made[0] == ("Cls.from_name", ("streamer", "Solution"), {"environment_name": None})
+    else:
+        assert made[0] == ("Function.from_name", ("streamer", "stream"), {"environment_name": None})
+    assert made[-1] == ("Function.remote_gen", (inputs,), {})
+    assert fake_modal_api.calls()
+
+
+# -- the solution's own Modal app (several @app.functions, one chosen) ---------------------------
+
+PUBLISHED_APP = EXAMPLES / "published" / "modal_app"
+
+
+def test_authors_app_is_deployed_as_it_is(deployments, modal_api_answering, sdk_calls) -> None:
+    """The author's App itself goes to App.deploy. Modal's API stand-in knows the app (v3 is
+    deployed), then refuses the token at the deploy's first write."""
+    api = modal_api_answering(modal_knows(3))
+    context = deployments.context(PUBLISHED_APP, name="own-app", entrypoint="app:shout")
+    runner = deployments.runner(context)
+    with pytest.raises(StrategyUnavailableError, match="Modal rejected the credentials"):
+        runner.deploy()
+    deploys = [call for call in sdk_calls.made() if call[0] == "App.deploy"]
+    assert deploys == [("App.deploy", (), {"name": "own-app", "environment_name": None})]
+    # what reached Modal's API: the look-up of what serves now, then the deploy's own
+    assert api.requests() == [
+        {"method": "AppGetOrCreate", "request": {"app_name": "own-app"}},
+        {"method": "AppGetInfo", "request": {"app_id": APP_ID}},
+        {"method": "AppGetByDeploymentName", "request": {"name": "own-app"}},
+    ]
+    (app,) = sdk_calls.on("App.deploy")
+    assert app.name == "deployer-published-modal"  # the author's App, not a generated one
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        functions = app.registered_functions
+    assert sorted(functions) == ["shout", "square"]
+    # the author's own functions (with their image and settings), not a wrapper of ours
+    assert functions["shout"].local("hi", times=2) == "HI HI"
+    assert "modal.Secret.objects" not in str(sdk_calls.made())  # no deployer secret
+    assert not (context.adapted_path / "deployer_modal.json").exists()
+    assert "app" not in sys.modules  # the author's module was imported, then forgotten
+
+
+@pytest.mark.parametrize("generator", [False, True])
+def test_authors_function_is_called_by_name(
+    deployments, fake_modal_api, sdk_calls, generator
+) -> None:
+    context = deployments.context(PUBLISHED_APP, name="own-call", entrypoint="app:shout")
+    state = {**deployed_state("own-call", "author"), "function": "shout", "generator": generator}
+    runner = deployments.runner(context, state)
+    inputs = {"text": "hi", "times": 2}
+    expected = f"own-call on Modal: Modal rejected the credentials: {FAKE_MESSAGE}"
+    assert runner.run(inputs) == {"status": "error", "error": expected}
+    assert list(runner.stream(inputs)) == [{"status": "error", "error": expected}]
+    made = sdk_calls.made()
+    assert made[0] == ("Function.from_name", ("own-call", "shout"), {"environment_name": None})
+    call = "Function.remote_gen" if generator else "Function.remote"
+    assert made.count((call, (), inputs)) == 2  # its own arguments, not one dict
+
+
+def test_authors_app_refuses_env_and_web_before_modal(deployments, fake_token) -> None:
+    context = deployments.context(
+        PUBLISHED_APP, name="own-env", entrypoint="app:square", env={"API_KEY": SECRET}
+    )
+    with pytest.raises(DeployFailedError, match="--env has no way into it") as caught:
+        deployments.runner(context).deploy()
+    assert "modal.Secret" in (caught.value.hint or "")
+    context = deployments.context(
+        PUBLISHED_APP, name="own-web", entrypoint="app:square", options={"web": True}
+    )
+    with pytest.raises(DeployFailedError, match="web=true wraps the entry point"):
+        deployments.runner(context).deploy()
+
+
+def test_authors_app_import_failure_is_one_line(deployments, fake_token) -> None:
+    files = {
+        "app.py": """
+        import modal
+        import not_installed_anywhere
+
+        app = modal.App("needs-things")
+
+        @app.function()
+        def go(x: int) -> int:
+            return x
+        """
+    }
+    runner = deployments.runner(deployments.context(files, name="own-imp", entrypoint="app:go"))
+    with pytest.raises(DeployFailedError) as caught:
+        runner.deploy()  # before any call to Modal
+    assert caught.value.message == (
+        "importing app (the solution's Modal app) failed: "
+        "ModuleNotFoundError: No module named 'not_installed_anywhere'"
+    )
+    assert "as `modal deploy` does" in (caught.value.hint or "")
+    assert "app" not in sys.modules and runner.state == {}
+
+
+# -- versions: each deploy is a new version of the app on Modal, rollback is Modal's own ----------
+#
+# Modal's API is stood in for by fake_modal_api.py answering what Modal would say about the app
+# (deployed, version N live); the modal client and Modal's own rollback command run for real.
+
+
+def versioned(name: str, modal_version: int, running: bool = True) -> dict[str, Any]:
+    return {**deployed_state(name), "running": running, "modal_version": modal_version}
+
+
+def test_stopping_a_replaced_version_leaves_the_app_serving(
+    deployments, modal_api_answering
+) -> None:
+    api = modal_api_answering({**modal_knows(5), "AppStop": {}})
+    context = deployments.context(EXAMPLES / "hello", name="svc")
+    replaced = deployments.runner(context, versioned("svc", 4))
+    replaced.stop()  # as core does once version k+1 is live
+    assert replaced.state["running"] is False
+    assert "AppStop" not in api.calls()  # Modal serves v5: stopping the app would stop it
+    live = deployments.runner(context, versioned("svc", 5))
+    live.stop()
+    assert api.requests("AppStop") == [
+        {"app_id": APP_ID, "source": "APP_STOP_SOURCE_PYTHON_CLIENT"}
+    ]
+
+
+def test_starting_a_replaced_version_is_modals_rollback(deployments, modal_api_answering) -> None:
+    lifecycle = modal_knows(6)["AppGetInfo"]["info"]["lifecycle"]
+    api = modal_api_answering(
+        {**modal_knows(6), "AppGetLifecycle": {"lifecycle": lifecycle}, "AppRollback": {}}
+    )
+    context = deployments.context(EXAMPLES / "hello", name="svc")
+    back = deployments.runner(context, versioned("svc", 4, running=False))
+    back.start()  # core's rollback: version k brought back, health first
+    assert api.requests("AppRollback") == [{"app_id": APP_ID, "version": 4}]
+    # Modal records a rollback as a new version (here the stand-in still says v6)
+    assert back.state["running"] is True and back.state["modal_version"] == 6
+    assert "AppPublish" not in api.calls()  # nothing was deployed again
+
+
+def test_a_failed_rollback_is_one_line(deployments, fake_modal_api) -> None:
+    context = deployments.context(EXAMPLES / "hello", name="svc")
+    back = deployments.runner(context, versioned("svc", 4, running=False))
+    with pytest.raises(DeployFailedError) as caught:
+        back.start()
+    assert caught.value.message == (
+        "rolling svc back to Modal version v4 failed: Modal rejected the credentials: "
+        f"{FAKE_MESSAGE}"
+    )
+    assert back.state["running"] is False
+
+
+def test_removing_a_failed_redeploy_keeps_the_live_versions_secret(
+    deployments, modal_api_answering
+) -> None:
+    """Version k+1 failed before Modal published it: version k still serves, reading the
+    deployment's secret; core's clean-up of k+1 must not delete it."""
+    api = modal_api_answering(modal_knows(5))
+    context = deployments.context(EXAMPLES / "hello", name="svc")
+    failed = {"target": "cloud", "running": False, "app_name": "svc", "secret": "deployer-svc"}
+    deployments.runner(context, failed).remove()
+    assert not [call for call in api.calls() if call.startswith("Secret")]

@@ -174,3 +174,148 @@ def test_factory_records_and_attaches(deployments) -> None:
         assert attach("recorded").run({"text": "x"})["status"] == "error"
     finally:
         software.remove()
+
+
+# -- streaming, schema, readiness, validation (target=local runs the generated app for real) --
+
+TOKENS = {
+    "main.py": """
+    def predict(text: str, fail_at: int = -1):
+        for i, word in enumerate(text.split()):
+            if i == fail_at:
+                raise RuntimeError(f"broke at {word}")
+            yield {"word": word, "i": i}
+    """
+}
+
+
+def test_generator_streams_its_items_through_the_modal_generator(deployments) -> None:
+    runner = deployments.local(TOKENS, name="tokens")
+    assert list(runner.stream({"text": "a b c"})) == [
+        {"status": "item", "output": {"word": "a", "i": 0}},
+        {"status": "item", "output": {"word": "b", "i": 1}},
+        {"status": "item", "output": {"word": "c", "i": 2}},
+        {"status": "success"},
+    ]
+    # raising half-way: the items so far, then the error; the deployment keeps serving
+    assert list(runner.stream({"text": "a b c", "fail_at": 1})) == [
+        {"status": "item", "output": {"word": "a", "i": 0}},
+        {"status": "error", "error": "RuntimeError: broke at b"},
+    ]
+    assert runner.run({"text": "x y"}) == {
+        "status": "success",
+        "output": [{"word": "x", "i": 0}, {"word": "y", "i": 1}],
+    }
+
+
+def test_a_plain_answer_streams_as_one_item(deployments) -> None:
+    runner = deployments.local(EXAMPLES / "modal_classifier", name="one-item")
+    items = list(runner.stream({"text": "the keeper saved a penalty"}))
+    assert [item["status"] for item in items] == ["item", "success"]
+    assert items[0]["output"]["topic"] == "sport"
+
+
+def test_schema_readiness_and_invalid_inputs_name_the_field(deployments) -> None:
+    runner = deployments.local(TOKENS, name="typed")
+    schema = runner.schema()
+    assert schema is not None and schema["required"] == ["text"]
+    assert schema["properties"]["text"]["type"] == "string"
+    assert schema["properties"]["fail_at"]["type"] == "integer"
+    assert runner.readiness().state == "ready"
+    wrong = runner.run({"text": 3})
+    assert wrong["status"] == "error" and wrong["field"] == "text"
+    assert wrong["error"].startswith("invalid input: text: ")
+    streamed = list(runner.stream({"text": "a", "extra": 1}))
+    assert len(streamed) == 1 and streamed[0]["field"] == "extra"
+    assert streamed[0]["error"].startswith("invalid input: extra: unknown field")
+    assert list(runner.stream([1])) == [
+        {"status": "error", "error": "inputs must be a JSON object, got list"}
+    ]
+    runner.stop()
+    assert runner.readiness().state == "stopped"
+    (stopped,) = runner.stream({"text": "a"})
+    assert stopped["error"].startswith("deployment typed is not running")
+
+
+def test_cli_streams_and_exits_2_on_an_invalid_field(deployments, deployer_home) -> None:
+    import os
+    import subprocess
+    import sys
+
+    source = deployments.source(TOKENS, "cli-tokens")
+    config = DeployConfig(
+        solution=SolutionResult(code_path=source), strategy="modal", options=LOCAL, name="clitok"
+    )
+    software = DeploymentFactory(deployments.registry).create(config)
+    try:
+        assert software.info.input_schema["required"] == ["text"]
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "deployer", *args],
+                capture_output=True, text=True, env=dict(os.environ), timeout=120,
+            )  # fmt: skip
+
+        streamed = cli("run", "clitok", '{"text": "hi there"}', "--stream")
+        assert streamed.returncode == 0, streamed.stderr
+        lines = [json.loads(line) for line in streamed.stdout.splitlines()]
+        assert [line.get("output") for line in lines] == [
+            {"word": "hi", "i": 0}, {"word": "there", "i": 1}, None,
+        ]  # fmt: skip
+        refused = cli("run", "clitok", '{"text": 3}')
+        assert refused.returncode == 2, refused.stderr
+        assert json.loads(refused.stdout)["field"] == "text"
+    finally:
+        software.remove()
+
+
+# -- the solution's own Modal app: called through Modal's own local path --------------------------
+
+
+@pytest.mark.parametrize(
+    ("entrypoint", "inputs", "output"),
+    [("app:shout", {"text": "hi", "times": 2}, "HI HI"), ("app:square", {"x": 7}, 49)],
+)
+def test_authors_modal_app_runs_the_chosen_function(
+    deployments, entrypoint, inputs, output
+) -> None:
+    runner = deployments.local(
+        EXAMPLES / "published" / "modal_app", name="own-local", entrypoint=entrypoint
+    )
+    assert runner.run(inputs) == {"status": "success", "output": output}
+    assert list(runner.stream(inputs)) == [
+        {"status": "item", "output": output},
+        {"status": "success"},
+    ]
+
+
+def test_authors_modal_generator_streams(deployments) -> None:
+    runner = deployments.local(
+        {
+            "app.py": """
+            import modal
+
+            app = modal.App("token-stream")
+            image = modal.Image.debian_slim()
+
+
+            @app.function(image=image)
+            def tokens(text: str):
+                for word in text.split():
+                    yield word.upper()
+
+
+            @app.function(image=image)
+            def count(text: str) -> int:
+                return len(text.split())
+            """
+        },
+        name="own-gen",
+        entrypoint="app:tokens",
+    )
+    assert list(runner.stream({"text": "a b"})) == [
+        {"status": "item", "output": "A"},
+        {"status": "item", "output": "B"},
+        {"status": "success"},
+    ]
+    assert runner.run({"text": "a b"}) == {"status": "success", "output": ["A", "B"]}

@@ -1,6 +1,6 @@
-"""The only module that imports the modal SDK: loading the generated app, checking that
-Modal's API can be reached, the calls the cloud target makes, and Modal's exceptions turned
-into one readable line (`describe`).
+"""The only module that imports the modal SDK: loading the generated app (or the solution's
+own Modal app), checking that Modal's API can be reached, the calls the cloud target makes,
+and Modal's exceptions turned into one readable line (`describe`).
 
 `modal` is imported inside these functions only, never at module import.
 """
@@ -8,13 +8,17 @@ into one readable line (`describe`).
 from __future__ import annotations
 
 import contextlib
+import importlib
+import inspect
 import io
 import socket
 import sys
 import traceback
 import urllib.parse
 import uuid
+import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
@@ -54,6 +58,76 @@ def load_app(workspace: Path) -> ModuleType:
             f"{APP_FILE} could not be loaded: {one_line(exc)}", hint=where(exc, workspace)
         ) from None
     return module
+
+
+@dataclass(frozen=True)
+class AuthorApp:
+    """The solution's own `modal.App` and the function chosen on it (--entrypoint)."""
+
+    app: Any
+    function: str  # the function's name on the app (its tag, as Function.from_name takes it)
+    generator: bool  # called with .remote_gen()
+
+
+IMPORT_HINT = (
+    "deploying a Modal app imports its file on this machine, as `modal deploy` does: install "
+    "what it imports at the top here, or import it inside `with image.imports():`"
+)
+
+
+@contextlib.contextmanager
+def author_app(workspace: Path, entrypoint: str) -> Iterator[AuthorApp | None]:
+    """The App that owns the entry point, when the entry point is a function of the
+    solution's own Modal app (`@app.function` on `app = modal.App(...)`); None for any other
+    kind of object. The module is imported under its own name with the workspace (and
+    `src/`) on sys.path, as `modal deploy app.py` imports it, so Modal mounts it in the
+    container under that name; the import is forgotten on exit."""
+    import modal
+
+    module_name, _, attribute = entrypoint.partition(":")
+    top = module_name.partition(".")[0]
+    roots = [str(root) for root in (workspace, workspace / "src") if root.is_dir()]
+    saved = {n: m for n, m in sys.modules.items() if n == top or n.startswith(f"{top}.")}
+    for name in saved:
+        del sys.modules[name]
+    sys.path[:0] = roots
+    try:
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:
+            raise DeployFailedError(
+                f"importing {module_name} (the solution's Modal app) failed: {one_line(exc)}",
+                hint=IMPORT_HINT if isinstance(exc, ImportError) else where(exc, workspace),
+            ) from None
+        function = getattr(module, attribute, None)
+        yield _owner(module, function, entrypoint) if isinstance(function, modal.Function) else None
+    finally:
+        for name in [n for n in sys.modules if n == top or n.startswith(f"{top}.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+        for root in roots:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(root)
+
+
+def _owner(module: ModuleType, function: Any, entrypoint: str) -> AuthorApp:
+    """The module's App that registered `function`, and the name it registered it under."""
+    import modal
+
+    apps = [value for value in vars(module).values() if isinstance(value, modal.App)]
+    for app in apps:
+        with warnings.catch_warnings():  # the build-phase registry; deprecated in modal 1.7
+            warnings.simplefilter("ignore")
+            registered = dict(app.registered_functions)
+        tag = next((tag for tag, found in registered.items() if found is function), None)
+        if tag is not None:
+            raw = getattr(function, "_raw_f_", None)  # where modal 1.x keeps the function
+            generator = inspect.isgeneratorfunction(raw) or inspect.isasyncgenfunction(raw)
+            return AuthorApp(app=app, function=tag, generator=generator)
+    raise DeployFailedError(
+        f"{entrypoint} is a Modal function, but no modal.App in its module registers it",
+        hint="define it with @app.function on an `app = modal.App(...)` of that module",
+    )
 
 
 def unload(module: ModuleType | None) -> None:
@@ -224,20 +298,23 @@ def delete_secret(name: str, environment: str | None) -> None:
     modal.Secret.objects.delete(name, allow_missing=True, environment_name=environment)
 
 
-def deploy_app(module: ModuleType, name: str, environment: str | None, log_path: Path) -> str:
-    """`app.deploy()` with Modal's progress on stderr and in the deploy log; the app id."""
+def deploy_app(app: Any, name: str, environment: str | None, log_path: Path) -> str:
+    """`app.deploy()` with Modal's progress on stderr and in the deploy log; the app id.
+    Each deploy of a name is a new version of that app on Modal."""
     with progress_output(log_path):
-        module.app.deploy(name=name, environment_name=environment)
-    return str(module.app.app_id)
+        app.deploy(name=name, environment_name=environment)
+    return str(app.app_id)
 
 
-def entry_handle(app: str, variant: str | None, environment: str | None) -> Any:
+def entry_handle(
+    app: str, variant: str | None, environment: str | None, function: str = FUNCTION_NAME
+) -> Any:
     """The deployed entry point looked up by name: the function, or the class."""
     import modal
 
     if variant == "cls":
         return modal.Cls.from_name(app, CLASS_NAME, environment_name=environment)
-    return modal.Function.from_name(app, FUNCTION_NAME, environment_name=environment)
+    return modal.Function.from_name(app, function, environment_name=environment)
 
 
 def web_function(app: str, environment: str | None) -> Any:
@@ -253,6 +330,43 @@ def app_deployed(app: str) -> bool:
 
     found = modal.App.lookup(app)
     return found.info(refresh=True).lifecycle.state == AppState.DEPLOYED
+
+
+@dataclass(frozen=True)
+class LiveApp:
+    """An app as Modal reports it: its id, whether it is deployed, and the version that is
+    live (each deploy, and each rollback, makes a new one; the newest serves)."""
+
+    app_id: str
+    deployed: bool
+    version: int | None
+
+
+def live_app(app: str, environment: str | None = None) -> LiveApp | None:
+    """The app (by name in `environment`, or by id) as Modal reports it; None if Modal knows
+    no app of that name."""
+    import modal
+    import modal.exception
+    from modal.types import AppState
+
+    try:
+        found = modal.App.lookup(app, environment_name=environment)
+    except modal.exception.NotFoundError:
+        return None
+    lifecycle = found.info(refresh=True).lifecycle
+    return LiveApp(str(found.app_id), lifecycle.state == AppState.DEPLOYED, lifecycle.version)
+
+
+def rollback_app(app_id: str, version: int, log_path: Path) -> None:
+    """Modal's own rollback to `version` of the app (`modal app rollback APP vN`: Modal has
+    it in its CLI, not in the SDK; called in-process, its output kept like a deploy's). The
+    rollback is a new version on Modal with the state of `version`."""
+    from modal.cli.app import rollback
+
+    with progress_output(log_path):
+        rollback.callback(
+            app_identifier=app_id, version=f"v{version}", strategy="rolling", env=None
+        )
 
 
 def stop_app(app_id: str) -> None:
