@@ -465,11 +465,20 @@ def _deployment_call(
 
 
 def delete_bento(tag: str) -> None:
-    """Drop the bento we built from the local bento store; best effort (it may be gone)."""
-    import bentoml
-
-    with contextlib.suppress(Exception):
-        bentoml.bentos.delete(tag)
+    """Drop the bento we built from the local bento store; best effort (it may be gone).
+    `bentoml delete` runs as a subprocess, like the build: the store is the one of the
+    environment now (BENTOML_HOME), not the one an earlier import of bentoml settled on."""
+    command = [sys.executable, "-m", "bentoml", "delete", tag, "--yes"]
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            command,
+            env=build_env({}),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=BUILD_TIMEOUT,
+            check=False,
+        )
 
 
 def build_env(extra: dict[str, str]) -> dict[str, str]:
