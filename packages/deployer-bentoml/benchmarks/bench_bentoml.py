@@ -14,7 +14,8 @@
    strategy's default `threads=64`; requests per second and p50, side by side (ratio).
 4. Redeploy downtime: a steady stream of calls (one every 20 ms, one held handle) while a new
    version of the same name is deployed; side by side, versions (k+1 served beside k,
-   switched once ready) and the way it was done before versions (`rm`, then `deploy`).
+   switched once ready; one held handle) and the way it was done before versions (`rm`,
+   then `deploy`; `attach(name)` for every call, since the old handle's deployment is gone).
    Printed: calls made, calls failed (the target is 0), the longest time without a successful
    answer, and the redeploy's wall time.
 
@@ -184,10 +185,17 @@ def overlap(calls: int, concurrency: int = 8) -> None:
 
 
 def _steady(handle: Any, interval: float, ok: list[float], failed: list[float], done: Any) -> None:
-    """One call every `interval` seconds until `done`; the time each answered, by outcome."""
+    """One call every `interval` seconds until `done`; the time each answered, by outcome.
+    `handle` is a held DeployedSoftware, or a name to attach to afresh for every call."""
+    import deployer
+
     while not done.is_set():
         started = time.perf_counter()
-        result = handle.run({"name": "x"})
+        try:
+            target = deployer.attach(handle) if isinstance(handle, str) else handle
+            result = target.run({"name": "x"})
+        except Exception as exc:  # the name does not exist between rm and deploy
+            result = {"status": "error", "error": repr(exc)}
         now = time.perf_counter()
         (ok if result.get("status") == "success" else failed).append(now)
         time.sleep(max(0.0, interval - (now - started)))
@@ -213,7 +221,9 @@ def redeploy_downtime(rounds: int, interval: float = 0.02) -> None:
             failed: list[float] = []
             done = threading.Event()
             caller = threading.Thread(
-                target=_steady, args=(held, interval, ok, failed, done), daemon=True
+                target=_steady,
+                args=(name if kind.startswith("rm") else held, interval, ok, failed, done),
+                daemon=True,
             )
             caller.start()
             time.sleep(0.5)
