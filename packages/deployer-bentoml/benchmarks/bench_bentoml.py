@@ -12,9 +12,16 @@
 3. Overlap: a function that sleeps 50 ms, called by 8 threads at once through run(), served
    with `threads=1` (BentoML's own default: calls queue one behind another) and with the
    strategy's default `threads=64`; requests per second and p50, side by side (ratio).
+4. Redeploy downtime: a steady stream of calls (one every 20 ms, one held handle) while a new
+   version of the same name is deployed; side by side, versions (k+1 served beside k,
+   switched once ready; one held handle) and the way it was done before versions (`rm`,
+   then `deploy`; `attach(name)` for every call, since the old handle's deployment is gone).
+   Printed: calls made, calls failed (the target is 0), the longest time without a successful
+   answer, and the redeploy's wall time.
 
 Per-call mean/median/p95 in milliseconds. DEPLOYER_HOME and BENTOML_HOME are temporary.
-Run: `python packages/deployer-bentoml/benchmarks/bench_bentoml.py [--calls N] [--deploys N]`.
+Run: `python packages/deployer-bentoml/benchmarks/bench_bentoml.py [--calls N] [--deploys N]
+[--rounds N] [--only deploy|overhead|overlap|redeploy]`.
 """
 
 from __future__ import annotations
@@ -177,10 +184,73 @@ def overlap(calls: int, concurrency: int = 8) -> None:
     print(f"  threads=64 / threads=1: {figures[64] / figures[1]:.1f}x the throughput")
 
 
+def _steady(handle: Any, interval: float, ok: list[float], failed: list[float], done: Any) -> None:
+    """One call every `interval` seconds until `done`; the time each answered, by outcome.
+    `handle` is a held DeployedSoftware, or a name to attach to afresh for every call."""
+    import deployer
+
+    while not done.is_set():
+        started = time.perf_counter()
+        try:
+            target = deployer.attach(handle) if isinstance(handle, str) else handle
+            result = target.run({"name": "x"})
+        except Exception as exc:  # the name does not exist between rm and deploy
+            result = {"status": "error", "error": repr(exc)}
+        now = time.perf_counter()
+        (ok if result.get("status") == "success" else failed).append(now)
+        time.sleep(max(0.0, interval - (now - started)))
+
+
+def redeploy_downtime(rounds: int, interval: float = 0.02) -> None:
+    import itertools
+    import threading
+
+    import deployer
+    from deployer.deployment.factory import DeploymentFactory
+    from deployer.testing import write_solution
+
+    print(f"== redeploy under a steady stream of calls (every {interval * 1000:.0f} ms) ==")
+    root = Path(tempfile.mkdtemp(prefix="bench-redeploy-"))
+    for kind in ("versions (k+1 beside k)", "rm, then deploy (before)"):
+        for index in range(rounds):
+            name = f"bench-redeploy-{len(kind)}-{index}"
+            write_solution(root, {"main.py": "def predict(name):\n    return 'old'\n"})
+            held = deployer.deploy(root, strategy="bentoml", name=name)
+            write_solution(root, {"main.py": "def predict(name):\n    return 'new'\n"})
+            ok: list[float] = []
+            failed: list[float] = []
+            done = threading.Event()
+            caller = threading.Thread(
+                target=_steady,
+                args=(name if kind.startswith("rm") else held, interval, ok, failed, done),
+                daemon=True,
+            )
+            caller.start()
+            time.sleep(0.5)
+            started = time.perf_counter()
+            if kind.startswith("rm"):
+                DeploymentFactory().remove(name)
+            deployer.deploy(root, strategy="bentoml", name=name)
+            took = time.perf_counter() - started
+            time.sleep(0.5)
+            done.set()
+            caller.join(30)
+            gap = max((b - a for a, b in itertools.pairwise(sorted(ok))), default=0.0)
+            DeploymentFactory().remove(name, force=True)
+            print(
+                f"  {kind:<26} calls {len(ok) + len(failed):5d}  failed {len(failed):4d}  "
+                f"longest gap {gap * 1000:8.1f} ms  redeploy {took:5.2f} s"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--deploys", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2, help="redeploys per way")
+    parser.add_argument(
+        "--only", choices=["deploy", "overhead", "overlap", "redeploy"], default=None
+    )
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-bentoml-"))
     os.environ["DEPLOYER_HOME"] = str(home / "deployer")
@@ -190,9 +260,15 @@ def main() -> None:
 
     print(f"python {sys.version.split()[0]}, bentoml {bentoml.__version__}, {os.cpu_count()} cpus")
     try:
-        deploy_to_ready(args.deploys)
-        run_overhead(args.calls)
-        overlap(min(args.calls, 200))
+        parts: dict[str, Callable[[], None]] = {
+            "deploy": lambda: deploy_to_ready(args.deploys),
+            "overhead": lambda: run_overhead(args.calls),
+            "overlap": lambda: overlap(min(args.calls, 200)),
+            "redeploy": lambda: redeploy_downtime(args.rounds),
+        }
+        for part, run in parts.items():
+            if args.only in (None, part):
+                run()
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

@@ -195,3 +195,152 @@ def test_bentoml_build_of_the_adapted_workspace_serves(registry, tmp_path):
             assert client.call("run", inputs={"text": "bento"}) == {"output": {"echo": "bento"}}
     finally:
         terminate(server.pid, server.pid, pid_start_time(server.pid), server)
+
+
+class RecordedCloud:
+    """BentoCloud as bentoml.deployment's functions see it, for the part no test here can
+    reach: the cloud itself (no account, no network). The functions are replaced at the SDK
+    (bentoml.deployment.get/create/update/start/terminate/delete), so every call deployer makes
+    is recorded with its exact arguments; one deployment is kept, and an update rolls out at
+    the next poll, as BentoCloud's rolling update does."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, object]]] = []
+        self.bento: str | None = None  # what the one deployment runs; None: no deployment
+        self.status = "running"
+        self.rolling_to: str | None = None
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import bentoml
+
+        for verb in ("get", "create", "update", "start", "terminate", "delete"):
+            monkeypatch.setattr(bentoml.deployment, verb, getattr(self, verb))
+
+    def _deployment(self) -> object:
+        cloud = self
+
+        class Deployment:  # the attributes of bentoml's Deployment that deployer reads
+            cluster = "default"
+
+            def get_bento(self, refetch: bool = True) -> str:
+                return cloud.bento or ""
+
+            def get_status(self, refetch: bool = True) -> object:
+                return type("State", (), {"status": cloud.status})()
+
+            def get_endpoint_urls(self, refetch: bool = True) -> list[str]:
+                return ["https://cloudy.example.bentoml.ai"]
+
+        return Deployment()
+
+    def get(self, name: str, cluster: str | None = None) -> object:
+        from bentoml.exceptions import NotFound
+
+        self.calls.append(("get", {"name": name, "cluster": cluster}))
+        if self.rolling_to:  # the update has rolled out by the next look
+            self.bento, self.rolling_to = self.rolling_to, None
+        if self.bento is None:
+            raise NotFound(f"Deployment '{name}' not found.")
+        return self._deployment()
+
+    def create(self, **kwargs: object) -> object:
+        self.calls.append(("create", kwargs))
+        self.bento, self.status = str(kwargs["bento"]), "running"
+        return self._deployment()
+
+    def update(self, **kwargs: object) -> object:
+        self.calls.append(("update", kwargs))
+        self.rolling_to = str(kwargs["bento"])
+        return self._deployment()
+
+    def start(self, name: str, cluster: str | None = None) -> object:
+        self.calls.append(("start", {"name": name, "cluster": cluster}))
+        self.status = "running"
+        return self._deployment()
+
+    def terminate(self, name: str, cluster: str | None = None) -> object:
+        self.calls.append(("terminate", {"name": name, "cluster": cluster}))
+        self.status = "terminated"
+        return self._deployment()
+
+    def delete(self, name: str, cluster: str | None = None) -> None:
+        self.calls.append(("delete", {"name": name, "cluster": cluster}))
+        self.bento = None
+
+    def take(self) -> list[tuple[str, dict[str, object]]]:
+        """The calls since the last look, lookups (get) left out."""
+        calls = [c for c in self.calls if c[0] != "get"]
+        self.calls = []
+        return calls
+
+
+@pytest.mark.real
+@pytest.mark.slow
+def test_versions_are_bentocloud_updates_of_one_deployment(registry, tmp_path, monkeypatch):
+    """Versions map onto BentoCloud's own: version 2 is a rolling update of the deployment to
+    its bento (not a second deployment); stopping the replaced version 1 (as a redeploy does)
+    terminates nothing; rolling back updates the deployment back to version 1's bento. The
+    bentos are built for real; the cloud cannot be reached from here, so bentoml's deployment
+    functions are recorded instead (RecordedCloud)."""
+    monkeypatch.setenv("BENTO_CLOUD_API_KEY", "not-a-real-token")
+    monkeypatch.setattr(sdk, "POLL_INTERVAL", 0.01)
+    cloud = RecordedCloud()
+    cloud.install(monkeypatch)
+    source = tmp_path / "solution"
+    options = {"target": "bentocloud", "scaling_min": 1, "scaling_max": 2}
+
+    def version(number: int) -> BentoCloudRunner:
+        write_solution(
+            source, {"main.py": f"def predict(text):\n    return {{'v{number}': text}}\n"}
+        )
+        adaptation = AdapterAgent(registry).adapt(
+            SolutionResult(code_path=source),
+            DeploymentSetting(strategy="bentoml", reasoning="t"),
+            name="cloudy",
+        )
+        context = RunnerContext(
+            name="cloudy",
+            adapted_path=adaptation.adapted_path,
+            run_interface=adaptation.run_interface,
+            runtime_dir=tmp_path / "runtime" / str(number),
+            options=options,
+            env={"GREETING": "hi"},
+        )
+        return BentoCloudRunner(context)
+
+    first = version(1)
+    first.deploy()
+    bento1 = first.state["bento"]
+    envs = [{"name": "GREETING", "value": "hi"}]
+    assert cloud.take() == [
+        ("create", {"name": "cloudy", "bento": bento1, "scaling_min": 1, "scaling_max": 2,
+                    "envs": envs}),
+    ]  # fmt: skip
+    assert first.endpoint == "https://cloudy.example.bentoml.ai"
+
+    second = version(2)
+    second.deploy()
+    bento2 = second.state["bento"]
+    assert bento2 != bento1 and bento2.split(":")[0] == "cloudy"
+    update = {"name": "cloudy", "bento": bento2, "scaling_min": 1, "scaling_max": 2,
+              "envs": envs, "strategy": "RollingUpdate"}  # fmt: skip
+    assert cloud.take() == [("update", update)]
+    assert cloud.bento == bento2 and second.state["replaced_bento"] == bento1
+
+    first.stop()  # what core does to the replaced version once the new one is live
+    assert cloud.take() == [] and cloud.status == "running" and not first.state["running"]
+    assert "runs " + bento2 in first.logs()
+
+    first.start()  # rollback: health first, the deployment updated back to version 1's bento
+    # (in the cluster the deployment reported at its creation)
+    assert cloud.take() == [("update", {**update, "bento": bento1, "cluster": "default"})]
+    assert cloud.bento == bento1 and first.state["running"]
+    second.stop()
+    assert cloud.take() == []
+
+    second.remove()  # a pruned version: its own bento goes, the live deployment stays
+    assert cloud.take() == [] and cloud.bento == bento1
+    assert [p.name for p in bento_store(tmp_path)] == [bento1.split(":")[1]]
+    first.remove()  # the live one: the deployment is deleted (terminated first)
+    assert [name for name, _ in cloud.take()] == ["terminate", "delete"]
+    assert bento_store(tmp_path) == []

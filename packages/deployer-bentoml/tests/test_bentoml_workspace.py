@@ -20,7 +20,7 @@ from deployer.plugins.registry import StrategyRegistry
 from deployer.runtime.runner import RunnerContext
 from deployer.selector.agent import SelectorAgent
 from deployer_bentoml import availability
-from deployer_bentoml.sdk import server_error
+from deployer_bentoml.sdk import server_error, server_failure
 from deployer_bentoml.workspace import FALLBACK_SERVICE_FILE, SETTINGS_FILE, prepare
 
 
@@ -265,10 +265,27 @@ class _ServerError(Exception):
             '{"error": "1 validation error for Input", "detail": [{"loc": ["inputs"], '
             '"msg": "Field required"}]}',
             400,
-            "1 validation error for Input: inputs: Field required",
+            "invalid input: inputs: Field required",
         ),
         ("Service Unavailable", 503, "the API 'run' failed with HTTP 503: Service Unavailable"),
     ],
 )
 def test_server_errors_become_one_readable_message(body: str, status: int, expected: str):
     assert server_error(_ServerError(body, status), "run") == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"error": "invalid input: text: expected str", "field": "text"}', "text"),
+        (  # BentoML's own validation of a solution's service: the first error's location
+            '{"error": "2 validation errors for Input", "detail": [{"loc": ["body", "stars"], '
+            '"msg": "Input should be a valid integer"}, {"loc": ["text"], "msg": "missing"}]}',
+            "stars",
+        ),
+        ('{"error": "ValueError: negative"}', None),
+    ],
+)
+def test_a_failed_call_names_the_field_at_fault(body: str, field: str | None):
+    envelope = server_failure(body, "run", 422)
+    assert envelope["status"] == "error" and envelope.get("field") == field

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from deployer.plugin import Runner, failure
+from deployer.plugin import DeployFailedError, Readiness, Runner, failure
 from deployer_bentoml import sdk
 
 if TYPE_CHECKING:
@@ -43,6 +43,9 @@ class BentoServiceRunner(Runner):
             client = self.service_client()
         except Exception as exc:
             return self.not_running(f"cannot reach {self.endpoint}: {type(exc).__name__}")
+        if self.state.get("route"):  # a web app the solution's service mounts
+            result = sdk.post_route(client, self.state["route"], inputs, name=self.context.name)
+            return self.after_failed_call(result) if result["status"] == "error" else result
         result = sdk.call(
             client,
             str(self.state.get("api") or "run"),
@@ -56,7 +59,7 @@ class BentoServiceRunner(Runner):
         """Items as the generated service's `stream` API sends them; a solution's own
         service (served as it is) has no such API and answers once."""
         if not isinstance(inputs, dict) or not self.state.get("own_service", True):
-            yield self.run(inputs)
+            yield self.run(inputs)  # (a mounted web app's route too: it is no own service)
             return
         reason = self.unavailable_reason()
         if reason:
@@ -77,6 +80,59 @@ class BentoServiceRunner(Runner):
         except Exception:
             return False
 
+    def settle_route(self) -> None:
+        """Where `run()` posts for a service that mounts a web app (@bentoml.asgi_app): the
+        `route` option, else the one POST route the mounted app serves (read from BentoML's
+        OpenAPI document of the running service). Other services call their API."""
+        wanted = str(self.context.options.get("route") or "")
+        if not wanted and not (self.state.get("mounts_app") and not self.state.get("api")):
+            return
+        try:
+            routes = sdk.mounted_routes(self.service_client())
+        except Exception as exc:
+            raise DeployFailedError(
+                f"cannot read the routes of {self.context.name}'s mounted app: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+        self.state["route"] = choose_route(self.context.name, routes, wanted)
+        self.save_state()
+
+    def readiness(self) -> Readiness:
+        """Our generated service says loading/ready/failed (with the load error); a solution's
+        own service knows only BentoML's /readyz: ready or not."""
+        reason = self.unavailable_reason()
+        if reason:
+            return Readiness(state="stopped", error=reason)
+        try:
+            client = self.service_client()
+        except Exception:
+            return Readiness(state="stopped", error=f"{self.endpoint} does not answer")
+        if not self.state.get("own_service", True):
+            ready = sdk.is_ready(client)
+            return Readiness(state="ready") if ready else Readiness(state="loading")
+        state, error = sdk.readiness(client)
+        return Readiness(state=state, error=error)  # type: ignore[arg-type]
+
+    def schema(self) -> dict[str, Any] | None:
+        """What the served service publishes, else the signature recorded at adaptation."""
+        if not self.unavailable_reason():
+            try:
+                client, route = self.service_client(), self.state.get("route")
+                published = (
+                    sdk.route_schema(client, route)
+                    if route
+                    else sdk.schema(
+                        client,
+                        str(self.state.get("api") or "run"),
+                        own=bool(self.state.get("own_service", True)),
+                    )
+                )
+            except Exception:
+                published = None
+            if published is not None:
+                return published
+        return super().schema()
+
     def service_client(self) -> SyncHTTPClient:
         if self._client is None:
             endpoint = self.endpoint
@@ -93,3 +149,25 @@ class BentoServiceRunner(Runner):
             with contextlib.suppress(Exception):
                 self._client.close()
             self._client = None
+
+
+def choose_route(name: str, routes: list[str], wanted: str) -> str:
+    """The served POST route `run()` posts to: `wanted` as served (the mount path included)
+    or as the app declares it (under its mount path); else the only one there is."""
+    if wanted:
+        path = "/" + wanted.lstrip("/")
+        matches = [r for r in routes if r == path] or [r for r in routes if r.endswith(path)]
+        if len(matches) == 1:
+            return matches[0]
+        raise DeployFailedError(
+            f"route {path} is not a POST route of {name}'s mounted app (its POST routes: "
+            f"{', '.join(routes) or 'none'})",
+            hint="pass --option route=/path with one of them",
+        )
+    if len(routes) == 1:
+        return routes[0]
+    listed = ", ".join(routes) or "none"
+    raise DeployFailedError(
+        f"cannot tell which route of {name}'s mounted app to post to: its POST routes are {listed}",
+        hint="pass --option route=/path",
+    )

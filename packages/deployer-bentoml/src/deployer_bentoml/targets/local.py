@@ -64,13 +64,15 @@ class BentoMLLocalRunner(BentoServiceRunner, ProcessServerRunner):
         if self.state.get("pid") and self.is_healthy():
             return
         self.stop()  # a hung or dead server: clear what is left of it first
+        api = self.state.get("api")
         spec = ServiceSpec(
-            self.state.get("service") or "", self.state.get("api") or "run", own=True
+            self.state.get("service") or "",
+            "run" if api is None else str(api),
+            own=bool(self.state.get("own_service", True)),
+            mounts_app=bool(self.state.get("mounts_app")),
         )
         if not spec.target:
             spec = prepare(self.context, target="local")
-        else:
-            spec.own = bool(self.state.get("own_service", True))
         python = Path(self.state.get("python") or "")
         if not self.state.get("python") or not python.exists():
             python = serving_python(self.context.adapted_path, self.install_log)
@@ -113,6 +115,7 @@ class BentoMLLocalRunner(BentoServiceRunner, ProcessServerRunner):
         )
         try:
             self._wait_ready(proc, log_offset)
+            self.settle_route()
         except BaseException:
             self.stop()
             raise
