@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -98,6 +99,7 @@ def in_place(address: str, work: Path, port: int) -> None:
         folder = write(work / f"inplace-{reply}", reply, init)
         spec = importlib.util.spec_from_file_location(f"inplace_{reply}", folder / "main.py")
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
         spec.loader.exec_module(module)
         cloudpickle.register_pickle_by_value(module)  # the replicas get the code by value
         return module.app
