@@ -708,3 +708,102 @@ def test_manifest_naming_a_missing_entry(tmp_path: Path) -> None:
     assert str(info.value).startswith("bentofile.yaml service: entry point 'svc:Nope'")
     lenient = shapes.resolve_candidate(tmp_path, strict_manifests=False)
     assert (lenient.entrypoint, lenient.source) == ("main:predict", "convention")
+
+
+# -- Ray Serve applications, written the way Ray Serve's docs write them -----------------------
+
+SERVE_GREETER = """
+    from ray import serve
+    from starlette.requests import Request
+
+
+    @serve.deployment(num_replicas=2)
+    class Greeter:
+        def __init__(self, greeting: str):
+            self.greeting = greeting
+
+        async def __call__(self, request: Request) -> str:
+            return self.greeting + (await request.json())["name"]
+
+
+    app = Greeter.bind("Hello ")
+"""
+
+SERVE_INGRESS = """
+    from fastapi import FastAPI
+    from ray import serve
+
+    api = FastAPI()
+
+
+    @serve.deployment
+    @serve.ingress(api)
+    class Shouter:
+        @api.post("/shout")
+        def shout(self, text: str) -> str:
+            return text.upper()
+
+        @api.get("/health")
+        def health(self) -> dict:
+            return {}
+
+
+    shouter_app = Shouter.options(num_replicas=2).bind()
+"""
+
+SERVE_STANDALONE_INGRESS = """
+    from fastapi import FastAPI
+    from ray import serve
+
+    app = FastAPI()
+
+
+    @app.get("/hi")
+    def say_hi():
+        return "Hello world!"
+
+
+    deployment = serve.deployment(serve.ingress(app)())
+    app = deployment.bind()
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "entrypoint", "route"),
+    [
+        (SERVE_GREETER, "main:app", "/"),
+        (SERVE_INGRESS, "main:shouter_app", "/shout"),  # the ingress's one POST route
+        (SERVE_STANDALONE_INGRESS, "main:app", "/"),
+    ],
+)
+def test_a_bound_serve_application_is_the_entry_point(
+    tmp_path: Path, text: str, entrypoint: str, route: str
+) -> None:
+    write(tmp_path, "main.py", text)
+    found = shapes.resolve_candidate(tmp_path)  # the FastAPI app an ingress wraps is its part
+    assert (found.entrypoint, found.entry_kind, found.flavor) == (entrypoint, "serve_app", "ray")
+    assert found.route == route and found.calling_convention == "dict"
+
+
+def test_a_serve_deployment_nothing_binds_is_the_entry_point(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "m.py",
+        "from ray import serve\n\n\n@serve.deployment\ndef echo(request):\n    return 'hi'\n",
+    )
+    found = shapes.resolve_candidate(tmp_path)
+    assert (found.entrypoint, found.entry_kind) == ("m:echo", "serve_app")
+    # named explicitly, the deployment of a module that binds it is one too
+    write(tmp_path, "main.py", SERVE_GREETER)
+    assert shapes.resolve_candidate(tmp_path, "main:Greeter").entry_kind == "serve_app"
+    assert shapes.resolve_candidate(tmp_path, "main:app").entry_kind == "serve_app"
+
+
+def test_a_serve_application_is_refused_in_one_line_where_it_cannot_run(tmp_path: Path) -> None:
+    from deployer.adapter.agent import detected_entry
+
+    write(tmp_path, "main.py", SERVE_GREETER)
+    with pytest.raises(EntrypointError) as refused:
+        detected_entry(tmp_path, None, tmp_path, ["function", "class"], "local")
+    assert "main:app is a ray serve_app" in refused.value.message
+    assert "\n" not in refused.value.message

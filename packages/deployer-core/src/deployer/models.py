@@ -13,7 +13,9 @@ NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 ENTRYPOINT_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)?$")
 """`module:name` or `module:Class.method`."""
 
-EntryKind = Literal["function", "class", "graph", "asgi", "wsgi", "modal_function", "gradio"]
+EntryKind = Literal[
+    "function", "class", "graph", "asgi", "wsgi", "modal_function", "gradio", "serve_app"
+]
 """What the entry point is: the serving runtime's loader knows how to call each kind."""
 
 

@@ -99,13 +99,22 @@ def _dev_availability(options: Mapping[str, Any]) -> Availability:
 
 def _cloud_availability(options: Mapping[str, Any], env_keys: Sequence[str]) -> Availability:
     url = cloud_url(options)
-    if not url:
+    deployment = str(options.get("deployment_id") or "").strip()
+    if not url and not deployment:
         return Availability(
             False,
             "target cloud needs the URL of a LangGraph server (LangGraph Platform or self-hosted)",
-            f"pass --option url=https://... or set {URL_ENV}",
+            f"pass --option url=https://... or set {URL_ENV}; or --option deployment_id=... "
+            "to make revisions of a LangGraph Platform deployment",
         )
-    if not url.startswith(("http://", "https://")):
+    if deployment and importlib.util.find_spec("langgraph_cli") is None:
+        return Availability(
+            False,
+            "revisions of a LangGraph Platform deployment are made with langgraph-cli's "
+            "control-plane client, which is not installed",
+            "pip install 'deployer-langgraph[cloud]'",
+        )
+    if url and not url.startswith(("http://", "https://")):
         return Availability(
             False, f"the server URL {url!r} must start with http:// or https://", "fix the URL"
         )
@@ -114,7 +123,8 @@ def _cloud_availability(options: Mapping[str, Any], env_keys: Sequence[str]) -> 
     if needs_key and not given and api_key(os.environ) is None:
         return Availability(
             False,
-            f"target cloud needs an API key: LANGSMITH_API_KEY is not set (server {url})",
+            "target cloud needs an API key: LANGSMITH_API_KEY is not set "
+            f"({f'server {url}' if url else f'deployment {deployment}'})",
             "export LANGSMITH_API_KEY=lsv2_...; for a self-hosted server without "
             "authentication pass --option auth=none",
         )

@@ -229,3 +229,135 @@ def graph_ids(client: SyncLangGraphClient) -> list[str]:
         return sorted({a["graph_id"] for a in client.assistants.search(limit=100)})
     except Exception:
         return []
+
+
+# -- LangGraph Platform revisions (the control plane) ------------------------------------------
+#
+# A cloud deployment with `deployment_id` maps each deployer version onto a revision of that
+# LangGraph Platform deployment, made the way `langgraph deploy` makes a remote build: the
+# adapted copy archived by langgraph-cli (`create_archive`), uploaded to the signed URL the
+# control plane hands out, then `update_deployment_internal_source` (PATCH
+# /v2/deployments/{id}) and the revision polled until it is DEPLOYED. The calls are
+# langgraph-cli's own `HostBackendClient`; nothing of it is reimplemented here.
+
+CONTROL_PLANE_TRANSPORT: httpx.BaseTransport | None = None
+"""Where control-plane (and upload) requests go; None: the network. LangGraph Platform cannot
+be reached from the tests, so they set a recording transport here: the one fake, at the
+HTTP boundary under langgraph-cli's real client."""
+
+REVISION_LIVE = "DEPLOYED"
+REVISION_FAILED = frozenset({"CREATE_FAILED", "BUILD_FAILED", "DEPLOY_FAILED", "SKIPPED"})
+REVISION_POLL = 3.0  # as `langgraph deploy` polls
+
+
+class PlatformError(Exception):
+    """A control-plane call that failed, as one line."""
+
+
+def control_plane(url: str, api_key: str) -> Any:
+    """langgraph-cli's HostBackendClient for the control plane at `url` (the CLI's default
+    when empty: LangGraph Platform's, or the one LANGSMITH_ENDPOINT points at)."""
+    import os
+
+    from langgraph_cli.host_backend import ControlPlaneEndpoints, HostBackendClient
+
+    if not url:
+        url = ControlPlaneEndpoints.resolve(
+            os.environ.get("LANGGRAPH_HOST_URL"), os.environ.get("LANGSMITH_ENDPOINT")
+        ).control_plane_url
+    return HostBackendClient(url, api_key, transport=CONTROL_PLANE_TRANSPORT)
+
+
+def _platform_call(what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return call(*args, **kwargs)
+    except Exception as exc:  # HostBackendError (a click exception), transport errors
+        message = getattr(exc, "message", None)  # HostBackendError: the call and the status
+        text = message.strip().splitlines()[0] if isinstance(message, str) else describe(exc)
+        raise PlatformError(f"LangGraph Platform: {what} failed: {text}") from None
+
+
+def _upload(upload: dict[str, Any], archive: str) -> None:
+    """PUT the source archive to the signed URL, with the headers the control plane asked
+    for (the ones `langgraph deploy` sends)."""
+    headers = {"Content-Type": "application/gzip", **(upload.get("upload_headers") or {})}
+    with open(archive, "rb") as handle:
+        body = handle.read()
+    transport = CONTROL_PLANE_TRANSPORT or httpx.HTTPTransport(retries=3)
+    with httpx.Client(transport=transport, timeout=300.0) as http:
+        response = http.put(str(upload["upload_url"]), content=body, headers=headers)
+    if response.status_code >= 400:
+        raise PlatformError(
+            f"LangGraph Platform: uploading the source failed with HTTP {response.status_code}"
+        )
+
+
+def ship_revision(
+    client: Any, deployment_id: str, workspace: Any, *, timeout: float
+) -> dict[str, Any]:
+    """Make a revision of `deployment_id` from the adapted copy and wait for it: returns
+    {"revision_id", "status"}; a revision that fails (the platform keeps the live one) or
+    does not finish in `timeout` is a PlatformError naming it."""
+    from pathlib import Path
+
+    from langgraph_cli.archive import create_archive
+    from langgraph_cli.config import validate_config_file
+
+    config_path = Path(workspace) / "langgraph.json"
+    try:
+        config = validate_config_file(config_path)
+    except Exception as exc:
+        raise PlatformError(f"langgraph.json cannot be shipped: {describe(exc)}") from None
+    with create_archive(config_path, config) as (archive, _size, config_rel):
+        upload = _platform_call(
+            "requesting an upload URL", client.request_upload_url, deployment_id
+        )
+        if not upload or not upload.get("upload_url") or not upload.get("object_path"):
+            raise PlatformError("LangGraph Platform: the upload URL answer lacks its fields")
+        _upload(upload, archive)
+    _platform_call(
+        "starting the revision's build",
+        client.update_deployment_internal_source,
+        deployment_id,
+        source_tarball_path=str(upload["object_path"]),
+        config_path=str(config_rel),
+    )
+    latest = _platform_call("listing revisions", client.list_revisions, deployment_id, limit=1)
+    if not latest:
+        raise PlatformError(f"LangGraph Platform: deployment {deployment_id} lists no revision")
+    revision_id = str(latest[0]["id"])
+    deadline = time.monotonic() + timeout
+    while True:
+        revision = _platform_call(
+            f"reading revision {revision_id}", client.get_revision, deployment_id, revision_id
+        )
+        status = str((revision or {}).get("status") or "UNKNOWN")
+        if status == REVISION_LIVE:
+            return {"revision_id": revision_id, "status": status}
+        if status in REVISION_FAILED:
+            raise PlatformError(
+                f"revision {revision_id} of LangGraph deployment {deployment_id} ended "
+                f"{status} (the platform keeps serving its live revision)"
+            )
+        if time.monotonic() >= deadline:
+            raise PlatformError(
+                f"revision {revision_id} of LangGraph deployment {deployment_id} was still "
+                f"{status} after {timeout:g}s"
+            )
+        time.sleep(REVISION_POLL)
+
+
+def live_revision(client: Any, deployment_id: str) -> str | None:
+    """The revision the platform serves: the newest DEPLOYED one (as `langgraph deploy`
+    reads its revision list)."""
+    revisions = _platform_call("listing revisions", client.list_revisions, deployment_id, limit=20)
+    live = next((r for r in revisions if r.get("status") == REVISION_LIVE), None)
+    return str(live["id"]) if live else None
+
+
+def deployment_url(client: Any, deployment_id: str) -> str | None:
+    """The deployment's URL (`source_config.custom_url`), where its graphs are served."""
+    found = _platform_call("reading the deployment", client.get_deployment, deployment_id)
+    config = (found or {}).get("source_config") or {}
+    url = config.get("custom_url") if isinstance(config, dict) else None
+    return str(url).rstrip("/") if url else None

@@ -31,6 +31,7 @@ from deployer_ray import cluster, sdk, workspace
 from deployer_ray.availability import LOCAL, cluster_address
 
 DEFAULT_HTTP_PORT = 8000
+RAY_REQUIREMENT = re.compile(r"ray(\[[^\]]*\])?\s*([<>=!~;]|$)")
 _UNITS = {"": 1, "k": 1000, "ki": 1024, "m": 1000**2, "mi": 1024**2, "g": 1000**3, "gi": 1024**3}
 
 
@@ -55,10 +56,33 @@ class RayRunner(Runner):
 
     @property
     def app_name(self) -> str:
-        return self.state.get("app_name") or f"deployer-{self.context.name}"
+        """`deployer-<name>`; version k > 1 of a name is its own application beside the live
+        one (`deployer-<name>-v<k>`), so a redeploy never touches the version serving."""
+        if self.state.get("app_name"):
+            return str(self.state["app_name"])
+        version = self.context.version
+        return f"deployer-{self.context.name}" + (f"-v{version}" if version > 1 else "")
+
+    def route_prefix(self) -> str:
+        """The application's HTTP route: `route_prefix` (default `/<name>`), and below it
+        `/v<k>` for version k > 1 (Serve gives each route prefix to one application only)."""
+        base = self.context.options.get("route_prefix") or f"/{self.context.name}"
+        if self.context.version <= 1:
+            return base
+        return f"{base.rstrip('/')}/v{self.context.version}"
 
     def deployment_options(self) -> dict[str, Any]:
-        """Serve deployment options from the runner options and the deployment's resources."""
+        """Serve deployment options of our generated deployment: the user's, else one replica."""
+        result = self.given_options()
+        if not result.get("autoscaling_config"):
+            result.pop("autoscaling_config", None)
+            result.setdefault("num_replicas", 1)
+        result.setdefault("ray_actor_options", {})
+        return result
+
+    def given_options(self) -> dict[str, Any]:
+        """Only the Serve options the user set (--option, the deployment's resources): what
+        overrides a solution's own @serve.deployment options, which stay where none is set."""
         opts = self.context.options
         resources = self.context.resources
         actor: dict[str, Any] = {}
@@ -80,7 +104,7 @@ class RayRunner(Runner):
                 raise DeployFailedError(
                     'the resources option is not JSON, e.g. {"node_b": 0.5}'
                 ) from None
-        result: dict[str, Any] = {"ray_actor_options": actor}
+        result: dict[str, Any] = {"ray_actor_options": actor} if actor else {}
         if opts.get("autoscaling"):
             result["autoscaling_config"] = {
                 "min_replicas": int(opts.get("min_replicas", 1)),
@@ -89,8 +113,9 @@ class RayRunner(Runner):
                 "upscale_delay_s": 1.0,
                 "downscale_delay_s": 5.0,
             }
-        else:
-            result["num_replicas"] = int(opts.get("num_replicas") or 1)
+        elif opts.get("num_replicas"):
+            # a fixed count replaces the author's autoscaling, if any
+            result.update(num_replicas=int(opts["num_replicas"]), autoscaling_config=None)
         if opts.get("max_ongoing_requests"):
             result["max_ongoing_requests"] = int(opts["max_ongoing_requests"])
         return result
@@ -98,8 +123,11 @@ class RayRunner(Runner):
     def runtime_env(self) -> dict[str, Any]:
         env: dict[str, Any] = {"working_dir": str(self.context.adapted_path)}
         deps = read_dependencies(Path(self.context.adapted_path))
-        if not deps.empty:
-            env["pip"] = list(deps.normalised)
+        # the cluster's own Ray serves the replicas: a solution written for Serve lists
+        # ray[serve], which runtime_env pip must not install over it
+        pip = [line for line in deps.normalised if not RAY_REQUIREMENT.match(line)]
+        if pip:
+            env["pip"] = pip
         # the replicas' print() and stderr (a load step's output, a traceback) go to Serve's
         # replica log, which `logs` reads, instead of the worker's stdout file
         env["env_vars"] = {"RAY_SERVE_LOG_TO_STDERR": "0", **self.context.env}
@@ -125,9 +153,11 @@ class RayRunner(Runner):
         port = int(self.context.options.get("http_port") or 0)
         if not port:
             port = free_port() if self.state.get("cluster_pid") else DEFAULT_HTTP_PORT
-        route = self.context.options.get("route_prefix") or f"/{self.context.name}"
         self.state.update(
-            address=address, app_name=self.app_name, http_port=port, route_prefix=route
+            address=address,
+            app_name=self.app_name,
+            http_port=port,
+            route_prefix=self.route_prefix(),
         )
         return address
 
@@ -138,16 +168,29 @@ class RayRunner(Runner):
         self.save_state()
         sdk.connect(address, self.runtime_env())
         sdk.start_serve(int(self.state["http_port"]))
+        workspace_path = Path(self.context.adapted_path)
         try:
-            sdk.deploy(
-                Path(self.context.adapted_path),
-                self.app_name,
-                self.state["route_prefix"],
-                self.deployment_options(),
-                address,
-                self.runtime_env(),
-                plan.deployment_class,
-            )
+            if plan.kind == "serve_app":  # the solution's own application, as written
+                chosen = sdk.deploy_author_app(
+                    workspace_path,
+                    self.app_name,
+                    self.state["route_prefix"],
+                    self.context.run_interface.entrypoint,
+                    self.given_options(),
+                    address,
+                    self.runtime_env(),
+                )
+                self.state["serve_options"] = chosen
+            else:
+                sdk.deploy(
+                    workspace_path,
+                    self.app_name,
+                    self.state["route_prefix"],
+                    self.deployment_options(),
+                    address,
+                    self.runtime_env(),
+                    plan.deployment_class,
+                )
         except DeployFailedError:
             sdk.delete(self.app_name)
             raise
@@ -193,12 +236,13 @@ class RayRunner(Runner):
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
         if self.endpoint is None:
             return failure("the deployment is not deployed")
-        if self.state.get("entry_kind") == "asgi":
+        if self.state.get("entry_kind") in ("asgi", "serve_app"):
             return self.run_asgi(inputs)
         return self.http.post_envelope("", inputs, on_transport_error=self.unreachable)
 
     def run_asgi(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        """POST to the app's own route; its JSON answer is the output, an HTTP error the error."""
+        """POST to the app's own route (an ASGI app's, or the ingress of the solution's own
+        Serve application); its JSON answer is the output, an HTTP error the error."""
         url = f"{self.endpoint}{self.state.get('app_route') or '/'}"
         try:
             response = self.http.client.post(url, json=inputs)
@@ -214,7 +258,7 @@ class RayRunner(Runner):
 
     def stream(self, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Items of a generator entry point as the replica yields them (NDJSON over Serve)."""
-        if self.endpoint is None or self.state.get("entry_kind") == "asgi":
+        if self.endpoint is None or self.state.get("entry_kind") in ("asgi", "serve_app"):
             yield self.run(inputs)
             return
         yield from self.http.stream_envelopes("", inputs)
@@ -243,6 +287,11 @@ class RayRunner(Runner):
             "replica_nodes": sdk.replica_nodes(self.app_name),
             "cluster": self.state["address"],
             "entry_kind": self.state.get("entry_kind", "function"),
+            **(
+                {"serve_options": self.state["serve_options"]}
+                if "serve_options" in self.state
+                else {}
+            ),
         }
 
     def logs(self, tail: int | None = None) -> str:

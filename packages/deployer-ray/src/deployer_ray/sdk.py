@@ -82,11 +82,11 @@ def start_serve(http_port: int) -> None:
         raise DeployFailedError(f"Ray Serve did not start: {one_line(exc)}") from None
 
 
-def _app_class(workspace: Path, class_name: str) -> Any:
-    """The generated deployment class `class_name`, its module loaded under a name unique to
-    this workspace and pickled by value, so two deployments in one process never share a
-    module. The module imports only ray and starlette here; the solution loads on replicas."""
-    from ray import cloudpickle, serve
+def _app_module(workspace: Path) -> Any:
+    """The generated module, loaded under a name unique to this workspace and pickled by
+    value, so two deployments in one process never share a module. It imports only ray and
+    starlette here; the solution loads on the cluster."""
+    from ray import cloudpickle
 
     name = f"deployer_ray_app_{abs(hash(str(workspace)))}"
     module = sys.modules.get(name)
@@ -98,7 +98,14 @@ def _app_class(workspace: Path, class_name: str) -> Any:
         sys.modules[name] = module
         spec.loader.exec_module(module)
         cloudpickle.register_pickle_by_value(module)
-    return serve.deployment(getattr(module, class_name))
+    return module
+
+
+def _app_class(workspace: Path, class_name: str) -> Any:
+    """The generated deployment class `class_name` as a Serve deployment."""
+    from ray import serve
+
+    return serve.deployment(getattr(_app_module(workspace), class_name))
 
 
 def deploy(
@@ -129,6 +136,35 @@ def deploy(
     except Exception as exc:
         reason = replica_error(app_name) or one_line(exc)
         raise DeployFailedError(f"Ray Serve could not deploy {app_name}: {reason}") from None
+
+
+def deploy_author_app(
+    workspace: Path,
+    app_name: str,
+    route_prefix: str,
+    import_path: str,
+    overrides: dict[str, Any],
+    address: str,
+    runtime_env: dict[str, Any],
+) -> dict[str, Any]:
+    """serve.run the solution's own Serve application (`import_path`) under our name and
+    route, with the user's `overrides` on its ingress: a zero-CPU Ray task in the job's
+    runtime_env imports it there (the template's `serve_author_app`), so the deploying
+    process never imports the solution. Blocks until RUNNING or raises with the one line
+    that tells why; returns the options the ingress deployment runs with."""
+    import ray
+
+    connect(address, runtime_env)
+    try:
+        builder = ray.remote(num_cpus=0, max_retries=0)(_app_module(workspace).serve_author_app)
+        chosen = ray.get(builder.remote(import_path, app_name, route_prefix, overrides))
+        serve_wait(app_name)
+    except (DeployFailedError, RunnerError):
+        raise
+    except Exception as exc:
+        reason = replica_error(app_name) or one_line(exc)
+        raise DeployFailedError(f"Ray Serve could not deploy {app_name}: {reason}") from None
+    return dict(chosen)
 
 
 def replica_error(app_name: str) -> str:

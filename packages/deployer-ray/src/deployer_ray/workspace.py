@@ -5,7 +5,8 @@ written here, into the adapted copy (ours to write), because it follows the run 
 rather than the template: core's serving runtime as the top-level package `deployer_runtime`
 (replicas load every entry kind with it, on clusters where deployer is not installed) and
 `deployer_entry.json` naming the entry point, its kind, load steps and route. The entry kind
-also decides which generated deployment class is bound and where `run` posts.
+also decides which generated deployment class is bound and where `run` posts; a solution that
+is a Serve application already (`serve_app`) binds none of ours: it is served as written.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ APP_FILE = "deployer_ray_app.py"
 SPEC_FILE = "deployer_entry.json"
 ENTRY_CLASS = "DeployerApp"  # functions and classes, loaded once per replica
 ASGI_CLASS = "DeployerAsgiApp"  # the solution's ASGI app as the ingress (serve.ingress)
-KINDS = ("function", "class", "asgi")
+AUTHOR_APP = ""  # the solution's own Serve application: nothing of ours is bound
+KINDS = ("function", "class", "asgi", "serve_app")
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,10 @@ def plan(interface: RunInterface) -> AppPlan:
             f"the ray strategy cannot serve a {kind} entry point ({interface.entrypoint})",
             hint=f"it serves {', '.join(KINDS)}; local in process mode serves every kind",
         )
-    if kind == "asgi":
+    if kind in ("asgi", "serve_app"):
         route = interface.route or "/"
-        return AppPlan(kind, ASGI_CLASS, route if route.startswith("/") else f"/{route}")
+        route = route if route.startswith("/") else f"/{route}"
+        return AppPlan(kind, ASGI_CLASS if kind == "asgi" else AUTHOR_APP, route)
     return AppPlan(kind, ENTRY_CLASS, "")
 
 

@@ -395,6 +395,7 @@ def runner_context(
         adapted_path=info.adapted_path,
         run_interface=info.run_interface,
         runtime_dir=version_dir(info.name, info.version),
+        version=info.version,
         options=info.options,
         env=env,
         resources=info.resources,

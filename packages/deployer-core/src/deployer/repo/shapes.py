@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -445,11 +445,14 @@ def _post_route(info: ModuleInfo, app: str) -> str | None:
 
 
 def _post_routes(
-    info: ModuleInfo, app: str
+    info: ModuleInfo,
+    app: str,
+    handlers: Iterable[ast.FunctionDef | ast.AsyncFunctionDef] = (),
 ) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
-    """(path, handler) of each POST route declared with the app's decorators."""
+    """(path, handler) of each POST route declared with the app's decorators, on module-level
+    functions and on `handlers` (a class-based view's methods, e.g. a Serve ingress class)."""
     found = []
-    for func in info.functions.values():
+    for func in [*info.functions.values(), *handlers]:
         for decorator in func.decorator_list:
             if not isinstance(decorator, ast.Call) or not isinstance(decorator.func, ast.Attribute):
                 continue
@@ -477,6 +480,10 @@ def object_candidate(info: ModuleInfo, name: str, value: ast.expr, line: int) ->
     base = dict(entrypoint=ref, source="detected", file=info.file, line=line)
     if isinstance(value, ast.Call):
         func = value.func
+        if isinstance(func, ast.Attribute) and func.attr == "bind":
+            deployment = _serve_deployment_name(info, func.value)
+            if deployment is not None:
+                return _serve_candidate(info, deployment, **base)
         if (
             isinstance(func, ast.Attribute)
             and func.attr == "compile"
@@ -543,6 +550,11 @@ def module_candidates(info: ModuleInfo, root: Path) -> list[Candidate]:
                 )
             )
     out.extend(modal_candidates(info))
+    if any(c.entry_kind == "serve_app" for c in out):
+        # the FastAPI app a Serve ingress wraps (`@serve.ingress(app)`) is the application's part
+        out = [c for c in out if c.entry_kind != "asgi"]
+    else:
+        out.extend(serve_deployment_candidates(info))
     conventional_file = info.file in CONVENTIONAL_FILES
     for name in CONVENTIONAL_FUNCTIONS:
         func = info.functions.get(name)
@@ -606,6 +618,92 @@ def modal_candidates(info: ModuleInfo) -> list[Candidate]:
                         signature=signature,
                     )
                 )
+    return out
+
+
+SERVE_DEPLOYMENT = "ray.serve.deployment"
+SERVE_INGRESS = "ray.serve.ingress"
+
+
+def _is_serve_deployment(info: ModuleInfo, name: str) -> bool:
+    """`name` is a Ray Serve deployment made in this module: a class or function under
+    `@serve.deployment` (with or without options), or `name = serve.deployment(...)(...)`
+    / `name = Other.options(...)` of one."""
+    node = info.classes.get(name) or info.functions.get(name)
+    if node is not None:
+        return any(qualified == SERVE_DEPLOYMENT for qualified, _ in _decorators(info, node))
+    value = info.assigned.get(name)
+    if value is None:
+        return False
+    return _serve_deployment_name(info, value) is not None
+
+
+def _serve_deployment_name(info: ModuleInfo, node: ast.expr) -> str | None:
+    """The module-level deployment an expression stands for (`Greeter`,
+    `Greeter.options(...)`, `serve.deployment(...)(Cls)`), or None."""
+    if isinstance(node, ast.Name):
+        return node.id if _is_serve_deployment(info, node.id) else None
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "options":
+            return _serve_deployment_name(info, func.value)
+        while isinstance(func, ast.Call):  # serve.deployment(num_replicas=2)(Cls)
+            func = func.func
+        if (info.imports.qualify(func) or "") == SERVE_DEPLOYMENT and node.args:
+            return _wrapped_name(node.args[0])
+    return None
+
+
+def _wrapped_name(node: ast.expr) -> str:
+    return node.id if isinstance(node, ast.Name) else "<inline>"
+
+
+def _serve_candidate(info: ModuleInfo, deployment: str, **base: Any) -> Candidate:
+    """A Serve application (or a deployment deployer binds), served as the author wrote it;
+    `run` posts the input object to the ingress's one POST route, else to its root."""
+    return Candidate(
+        entry_kind="serve_app",
+        flavor="ray",
+        calling_convention="dict",
+        route=_ingress_route(info, deployment) or "/",
+        **base,
+    )
+
+
+def _ingress_route(info: ModuleInfo, deployment: str) -> str | None:
+    """The one POST route of a FastAPI app given to `@serve.ingress(app)`: routes declared
+    on the app at module level and on the deployment class's methods."""
+    node = info.classes.get(deployment)
+    if node is None:
+        return None
+    for qualified, decorator in _decorators(info, node):
+        if qualified != SERVE_INGRESS or not isinstance(decorator, ast.Call):
+            continue
+        app = decorator.args[0] if decorator.args else None
+        if not isinstance(app, ast.Name):
+            return None
+        routes = _post_routes(info, app.id, _methods(node).values())
+        return routes[0][0] if len(routes) == 1 else None
+    return None
+
+
+def serve_deployment_candidates(info: ModuleInfo) -> list[Candidate]:
+    """`@serve.deployment` classes and functions of a module (bound by deployer with no
+    arguments), for modules without a module-level `app = Deployment.bind(...)`."""
+    out = []
+    for name, node in [*info.classes.items(), *info.functions.items()]:
+        if _is_serve_deployment(info, name):
+            out.append(
+                _serve_candidate(
+                    info,
+                    name,
+                    entrypoint=f"{info.module}:{name}",
+                    source="detected",
+                    file=info.file,
+                    line=node.lineno,
+                    strength=CLASS,
+                )
+            )
     return out
 
 
@@ -761,6 +859,10 @@ def _introspected(
 
 
 def _describe_name(root: Path, info: ModuleInfo, name: str, method: str | None) -> Candidate | None:
+    if method is None and _is_serve_deployment(info, name):
+        found = [c for c in serve_deployment_candidates(info) if c.entrypoint.endswith(f":{name}")]
+        if found:
+            return found[0]
     if name in info.classes:
         found = class_candidates(info, info.classes[name], method)
         if found:

@@ -50,6 +50,11 @@ class RunnerContext(BaseModel):
     adapted_path: Path
     run_interface: RunInterface
     runtime_dir: Path = Field(description="Per-deployment directory for logs and pid files")
+    version: int = Field(
+        default=1,
+        description="Which version of the deployment this is: a runner whose platform names "
+        "things per deployment (a Serve application) keeps versions apart with it",
+    )
     options: dict[str, Any] = Field(default_factory=dict)
     env: dict[str, str] = Field(default_factory=dict, repr=False)
     resources: Resources = Field(default_factory=Resources)

@@ -1,8 +1,14 @@
 """target=cloud: an existing LangGraph Platform deployment or self-hosted server.
 
-Deployer does not build there: deploying checks that the server answers and serves the graph,
-and says how to ship the adapted copy when it does not. `cloud.log` records what deployer
-checked (the platform's own logs: `langgraph deploy logs`).
+Without `deployment_id`, deployer does not build there: deploying checks that the server
+answers and serves the graph, and says how to ship the adapted copy when it does not. With
+`deployment_id` (a LangGraph Platform deployment), each deployer version is a revision of it:
+deploy ships the adapted copy as a new revision (langgraph-cli's control-plane client, as
+`langgraph deploy` does) and waits until it is DEPLOYED, the platform keeping the live
+revision until then and when the new one fails; `start` of an older version (a rollback)
+ships that version's copy again, since the platform's client has no call that re-activates
+an old revision. `cloud.log` records what deployer did (the platform's own logs:
+`langgraph deploy logs`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from deployer_langgraph import availability, workspace
 from deployer_langgraph.targets.common import HEALTH_TIMEOUT, LangGraphRunner
 
 CLOUD_LOG = "cloud.log"
+REVISION_KEYS = ("deployment_id", "revision_id", "revisions")  # kept across reconnects
 
 
 class LangGraphCloudRunner(LangGraphRunner):
@@ -53,12 +60,16 @@ class LangGraphCloudRunner(LangGraphRunner):
             fresh=True,
             run_interface=self.context.run_interface,
         )
+        if self._deployment_id():
+            self._ship_revision()
         self._connect(graph_id)
 
     def start(self) -> None:
         graph_id = self.state.get("graph_id") or workspace.prepare(
             self.context.adapted_path, self.context.options
         )
+        if self._deployment_id() and self._revision_replaced():
+            self._ship_revision()  # a rollback: this version's code becomes live again
         self._connect(graph_id)
 
     def stop(self) -> None:
@@ -72,6 +83,65 @@ class LangGraphCloudRunner(LangGraphRunner):
         self.stop()
 
     # -- connecting --------------------------------------------------------------------------
+
+    # -- LangGraph Platform revisions -------------------------------------------------------
+
+    def _deployment_id(self) -> str:
+        return str(
+            self.state.get("deployment_id") or self.context.options.get("deployment_id") or ""
+        )
+
+    def _control_plane(self) -> object:
+        from deployer_langgraph import sdk
+
+        key = availability.api_key(self.context.env, os.environ)
+        if key is None:
+            raise StrategyUnavailableError(
+                "making LangGraph Platform revisions needs LANGSMITH_API_KEY",
+                hint="export LANGSMITH_API_KEY=... (or pass it with --env)",
+            )
+        return sdk.control_plane(str(self.context.options.get("control_plane_url") or ""), key)
+
+    def _ship_revision(self) -> None:
+        """This version's adapted copy as a new revision of the platform deployment; the
+        revision id is this version's record of it."""
+        from deployer_langgraph import sdk
+
+        deployment_id = self._deployment_id()
+        client = self._control_plane()
+        self._note(f"shipping {self.context.adapted_path.name} as a revision of {deployment_id}")
+        try:
+            made = sdk.ship_revision(
+                client,
+                deployment_id,
+                self.context.adapted_path,
+                timeout=self.context.startup_timeout,
+            )
+            url = self.state.get("url") or availability.cloud_url(self.context.options)
+            url = url or sdk.deployment_url(client, deployment_id)
+        except sdk.PlatformError as exc:
+            self._note(f"failed: {exc}")
+            raise DeployFailedError(
+                str(exc), hint="langgraph deploy logs shows the build"
+            ) from None
+        self._note(f"revision {made['revision_id']} is {made['status']}")
+        self.state.update(
+            deployment_id=deployment_id,
+            revision_id=made["revision_id"],
+            revisions=[*self.state.get("revisions", []), made["revision_id"]],
+            url=url,
+        )
+        self.save_state()
+
+    def _revision_replaced(self) -> bool:
+        """Whether the platform serves another revision than this version's."""
+        from deployer_langgraph import sdk
+
+        try:
+            live = sdk.live_revision(self._control_plane(), self._deployment_id())
+        except sdk.PlatformError as exc:
+            raise DeployFailedError(str(exc)) from None
+        return live != self.state.get("revision_id")
 
     def _auth(self) -> str:
         return str(self.state.get("auth") or self.context.options.get("auth") or "api_key")
@@ -93,6 +163,7 @@ class LangGraphCloudRunner(LangGraphRunner):
                 "without authentication",
             )
         self.close()
+        revision = {k: self.state[k] for k in REVISION_KEYS if k in self.state}
         self.state = {
             "target": "cloud",
             "running": True,
@@ -100,6 +171,7 @@ class LangGraphCloudRunner(LangGraphRunner):
             "auth": auth,
             "graph_id": graph_id,
             "kind": None,
+            **revision,
         }
         ship = (
             f"ship the adapted copy first: cd {ctx.adapted_path} && langgraph deploy "
