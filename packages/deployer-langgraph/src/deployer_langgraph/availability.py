@@ -107,7 +107,7 @@ def _cloud_availability(options: Mapping[str, Any], env_keys: Sequence[str]) -> 
             f"pass --option url=https://... or set {URL_ENV}; or --option deployment_id=... "
             "to make revisions of a LangGraph Platform deployment",
         )
-    if deployment and importlib.util.find_spec("langgraph_cli") is None:
+    if deployment and not module_installed("langgraph_cli"):
         return Availability(
             False,
             "revisions of a LangGraph Platform deployment are made with langgraph-cli's "
