@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -116,7 +117,7 @@ class AdapterAgent:
         kinds = strategy.config.entry_kinds_for(resolved_options)
         if adaptation != "agent":  # read-only, on the source: no copy of a tree that cannot work
             try:
-                detected_entry(
+                chosen, early = detected_entry(
                     source,
                     entrypoint,
                     source,
@@ -124,6 +125,7 @@ class AdapterAgent:
                     strategy.name,
                     dict(strategy.config.refused_entry_kinds),
                 )
+                apply_route_option(early or describe_entrypoint(source, chosen), resolved_options)
             except EntrypointError as exc:
                 if adaptation == "templates" or entrypoint or agent_name is None:
                     raise _with_agent_hint(exc, adaptation, entrypoint) from None
@@ -171,6 +173,7 @@ class AdapterAgent:
                 )  # fmt: skip
             else:
                 interface = detected or describe_entrypoint(work, chosen)
+                apply_route_option(interface, resolved_options)
                 defaults = strategy.config.run_interface
                 interface.kind = defaults.kind
                 interface.http_path = defaults.http_path
@@ -282,6 +285,31 @@ def _keep_failed_log(log_path: Path, label: str, error: DeployerError) -> None:
         return
     error.hint = f"{error.hint + '; ' if error.hint else ''}the coding agent's log: {kept}"
     error.hint = error.hint.replace(f"see the adaptation log: {log_path}; ", "")
+
+
+WEB_KINDS = ("asgi", "wsgi")
+ROUTE_PATTERN = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/{}<>-]*")
+
+
+def apply_route_option(interface: RunInterface, options: dict[str, Any]) -> None:
+    """`--option route=/path`: the web app's POST route `run` posts to, over the one that was
+    detected (a web app with several POST routes needs it). Refused for anything that is not
+    a web app, and for what is not a plain path, so no query or host can be smuggled in."""
+    route = str(options.get("route") or "").strip()
+    if not route:
+        return
+    if interface.entry_kind not in WEB_KINDS:
+        raise UsageError(
+            f"--option route={route} is for web apps (ASGI or WSGI), and "
+            f"{interface.entrypoint} is a {interface.entry_kind}",
+            hint="leave the route option out",
+        )
+    if not ROUTE_PATTERN.fullmatch(route) or ".." in route.split("/"):
+        raise UsageError(
+            f"--option route={route!r} is not a path like /predict",
+            hint="give the app's POST route, starting with /",
+        )
+    interface.route = route
 
 
 def detected_entry(

@@ -608,8 +608,14 @@ def _resolve_graph(spec: EntrySpec, graph: Any, flavor: str | None) -> Entry:
 
 
 def _pick_route(spec: EntrySpec, routes: list[str], what: str) -> str:
-    if spec.route:
+    templated = any("{" in r or "<" in r for r in routes)
+    if spec.route and (spec.route in routes or templated or not routes):
         return spec.route
+    if spec.route:
+        raise LoadError(
+            f"{what} {spec.entrypoint} has no POST route {spec.route} "
+            f"(its POST routes: {', '.join(routes)}): name one of them as 'route'"
+        )
     if len(routes) == 1:
         return routes[0]
     if not routes:
