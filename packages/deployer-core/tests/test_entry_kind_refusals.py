@@ -55,3 +55,27 @@ def test_the_refusal_names_the_strategys_reason(tmp_path: Path) -> None:
     assert "\n" not in message
     with pytest.raises(EntrypointError, match=r"cannot run \(it runs: function\) \(deploy it"):
         detected_entry(source, None, source, ["function"], "webless")
+
+
+def test_the_refusal_hint_names_the_installed_strategies_that_run_the_kind(tmp_path: Path) -> None:
+    source = write_solution(tmp_path / "sol", FLASK_APP)
+    runners = {"wsgi": ["docker", "local", "webless"], "function": ["webless"]}
+    with pytest.raises(EntrypointError) as refused:
+        detected_entry(source, None, source, ["function"], "webless", None, runners)
+    assert refused.value.hint == (
+        "deploy it with --strategy docker or local, which run a wsgi; or pass --entrypoint "
+        "module:function naming a function that wraps it"
+    )
+    with pytest.raises(EntrypointError) as nowhere:
+        detected_entry(source, None, source, ["function"], "webless", None, {"function": []})
+    assert nowhere.value.hint.startswith("no installed strategy runs a wsgi;")
+
+
+def test_runners_by_kind_reads_every_target_of_every_strategy() -> None:
+    from deployer.adapter.agent import runners_by_kind
+    from deployer.plugins.registry import StrategyRegistry
+
+    runners = runners_by_kind(StrategyRegistry())
+    assert "local" in runners["asgi"]  # local's process target
+    assert "local" in runners["function"]
+    assert all(names == sorted(names) for names in runners.values())

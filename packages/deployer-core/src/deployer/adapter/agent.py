@@ -124,6 +124,7 @@ class AdapterAgent:
                     kinds,
                     strategy.name,
                     dict(strategy.config.refused_entry_kinds),
+                    runners_by_kind(self.registry),
                 )
                 apply_route_option(early or describe_entrypoint(source, chosen), resolved_options)
             except EntrypointError as exc:
@@ -151,6 +152,7 @@ class AdapterAgent:
                         kinds,
                         strategy.name,
                         dict(strategy.config.refused_entry_kinds),
+                        runners_by_kind(self.registry),
                     )
                 except EntrypointError as exc:
                     if adaptation == "templates" or entrypoint or agent_name is None:
@@ -312,6 +314,26 @@ def apply_route_option(interface: RunInterface, options: dict[str, Any]) -> None
     interface.route = route
 
 
+def _refusal_hint(kind: str, strategy: str, runners_of: dict[str, list[str]] | None) -> str:
+    """Which installed strategies do run this kind (when the caller knows them)."""
+    wrap = "pass --entrypoint module:function naming a function that wraps it"
+    others = [name for name in (runners_of or {}).get(kind, []) if name != strategy]
+    if others:
+        return f"deploy it with --strategy {' or '.join(others)}, which run a {kind}; or {wrap}"
+    if runners_of is not None:
+        return f"no installed strategy runs a {kind}; {wrap}"
+    return f"deploy it with a strategy that runs a {kind} (see deployer strategies), or {wrap}"
+
+
+def runners_by_kind(registry: StrategyRegistry) -> dict[str, list[str]]:
+    """Entry kind -> the installed strategies that run it (any target)."""
+    found: dict[str, list[str]] = {}
+    for item in registry.list_strategies():
+        for kind in item.config.all_entry_kinds():
+            found.setdefault(kind, []).append(item.name)
+    return found
+
+
 def detected_entry(
     work: Path,
     entrypoint: str | None,
@@ -319,6 +341,7 @@ def detected_entry(
     kinds: list[str],
     strategy: str,
     refusals: dict[str, str] | None = None,
+    runners_of: dict[str, list[str]] | None = None,
 ) -> tuple[str, RunInterface | None]:
     """The entry point and, for anything but a plain function named as before, the
     RunInterface `repo.shapes` read for it (kind, flavor, method, setup, signature, source).
@@ -341,7 +364,6 @@ def detected_entry(
             + (
                 f"({why}; it runs: {', '.join(kinds)})" if why else f"(it runs: {', '.join(kinds)})"
             ),
-            hint="deploy it with a strategy that runs it (local in process mode serves every "
-            "kind), or pass --entrypoint module:function naming a function that wraps it",
+            hint=_refusal_hint(candidate.entry_kind, strategy, runners_of),
         )
     return candidate.entrypoint, candidate.run_interface()

@@ -204,6 +204,12 @@ class StrategyConfig(_Strict):
             target = self.options[self.target_option].default
         return list(self.entry_kinds.get(str(target), ["function"]))
 
+    def all_entry_kinds(self) -> list[str]:
+        """Every entry kind the strategy runs with one target or another."""
+        if isinstance(self.entry_kinds, list):
+            return list(self.entry_kinds)
+        return sorted({kind for kinds in self.entry_kinds.values() for kind in kinds})
+
     def runner_paths(self) -> list[str]:
         """Every runner class the strategy names, one per target."""
         return list(self.runner.values()) if isinstance(self.runner, dict) else [self.runner]
