@@ -50,6 +50,11 @@ class RunnerContext(BaseModel):
     adapted_path: Path
     run_interface: RunInterface
     runtime_dir: Path = Field(description="Per-deployment directory for logs and pid files")
+    version: int = Field(
+        default=1,
+        description="Which version of the name this is: a runner that names engine objects "
+        "(an image tag) keeps each version's apart from the live one's",
+    )
     options: dict[str, Any] = Field(default_factory=dict)
     env: dict[str, str] = Field(default_factory=dict, repr=False)
     resources: Resources = Field(default_factory=Resources)
@@ -113,6 +118,12 @@ class Runner(ABC):
     def remove(self) -> None:
         """Release everything the deployment holds. Idempotent."""
         self.stop()
+
+    def discard(self) -> None:
+        """Release everything of a version dropped for good (pruned by `--keep`, or an older
+        version of a deployment being removed), including what `remove` keeps for a quicker
+        next deploy (an image). Idempotent."""
+        self.remove()
 
     @abstractmethod
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
