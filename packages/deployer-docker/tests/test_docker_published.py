@@ -1,7 +1,8 @@
 """Published shapes deployed on the real docker strategy with no --entrypoint (issue 12): a Cog
 predictor (the real `cog` package installed in the image from cog.yaml), a Truss model with a
-pydantic-annotated predict and a FastAPI app, each served by core's serving runtime in its
-container, called with `deployer run` (its own process) and `software.stream()` (reattached
+pydantic-annotated predict, a FastAPI app, a Flask app, a compiled LangGraph graph, a Gradio
+Interface and a src-layout project installed into the image, each served by core's serving
+runtime in its container, called with `deployer run` (its own process) and `software.stream()` (reattached
 through the state store)."""
 
 from __future__ import annotations
@@ -20,10 +21,16 @@ from docker_support import EXAMPLES, Cli, Engine
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
 PUBLISHED = EXAMPLES / "published"
+# one shape per entry kind the generated image serves (class, asgi, wsgi, graph, gradio) and
+# one installed project (src layout, re-exported names, a version from git)
 SHAPES = [
     ("cog_predictor", {"name": "Ada", "times": 2}, "hello Ada! hello Ada!"),
     ("truss_model", {"text": "The cat and the hat"}, {"words": 3, "unique": 3}),
     ("fastapi_app", {"text": "hello big world"}, {"words": 3, "longest": "hello"}),
+    ("flask_app", {"number": 4}, {"number": 4, "even": True}),
+    ("langgraph_graph", {"text": "abc"}, {"text": "abc", "reversed": "cba", "length": 3}),
+    ("gradio_interface", {"name": "Ada", "intensity": 2}, "Hello, Ada!!"),
+    ("src_layout_pkg", {"text": "a b a", "top": 1}, {"words": 3, "top": ["a"]}),
 ]
 
 
@@ -50,7 +57,7 @@ def test_each_shape_deploys_on_docker_without_an_entrypoint(
 ) -> None:
     source = PUBLISHED / shape
     name = f"pub-{shape.replace('_', '-')}"
-    docker_engine.tags.add(f"deployer/{name}:latest")
+    docker_engine.tags.add(f"deployer/{name}:v1")
     before = tree_hash(source)
     deployed = cli(
         "deploy", str(source), "--strategy", "docker", "--name", name, "--json",
