@@ -2,8 +2,8 @@
 predictor (the real `cog` package installed in the image from cog.yaml), a Truss model with a
 pydantic-annotated predict, a FastAPI app, a Flask app, a compiled LangGraph graph, a Gradio
 Interface and a src-layout project installed into the image, each served by core's serving
-runtime in its container, called with `deployer run` (its own process) and `software.stream()` (reattached
-through the state store)."""
+runtime in its container, called with `deployer run` (its own process) and
+`software.stream()` (reattached through the state store)."""
 
 from __future__ import annotations
 
