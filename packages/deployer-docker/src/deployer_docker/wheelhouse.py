@@ -91,6 +91,7 @@ def wheelhouse_key(requirements_text: str, target: Target) -> str:
 
 def _run_pip(args: list[str], log_path: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
     command = [sys.executable, "-m", "pip", *args]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("a", encoding="utf-8") as log:
         log.write(f"$ {' '.join(command)}\n")
     try:
