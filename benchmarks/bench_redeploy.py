@@ -1,6 +1,7 @@
 """Downtime of a redeploy, and the time from a saved file to the new version answering in dev.
 
-(a) Redeploy under load: a local (process mode) deployment gets a steady stream of calls
+(a) Redeploy under load: a deployment (local process mode by default, `--strategy docker`
+    for containers) gets a steady stream of calls
     (one every --interval ms, from a caller thread) while a new version of the same name is
     deployed. Side by side: `deploy --name N` again (versions: k+1 beside k, switch once
     healthy) with the caller holding one handle, the same with a fresh `attach(N)` per call,
@@ -11,8 +12,10 @@
     time until `attach(N).run()` returns it is measured (--saves times), beside the wall time
     of `deployer deploy --name N` run by hand after a save.
 
-Run: `python benchmarks/bench_redeploy.py [--json] [--rounds N] [--saves N] [--interval MS]`
-from the repository root. Needs deployer-local, and deployer-core[dev] for (b).
+Run: `python benchmarks/bench_redeploy.py [--json] [--rounds N] [--saves N] [--interval MS]
+[--strategy local|docker] [--base-image IMAGE]` from the repository root. Needs
+deployer-local (or deployer-docker and an engine on DOCKER_HOST; `--base-image` names an image
+the engine has, and wheels come from the host), and deployer-core[dev] for (b).
 """
 
 from __future__ import annotations
@@ -89,13 +92,27 @@ def kinds_index(kind: str) -> int:
     return KINDS.index(kind)
 
 
-def redeploy_round(kind: str, root: Path, interval: float, index: int) -> dict[str, Any]:
+def strategy_options(strategy: str, base_image: str) -> dict[str, Any]:
+    """The deploy options a strategy needs here: docker builds on the given base image with
+    the host's wheels (no registry needed)."""
+    if strategy != "docker":
+        return {}
+    return {
+        "wheelhouse": True,
+        "remove_image": True,
+        **({"base_image": base_image} if base_image else {}),
+    }
+
+
+def redeploy_round(
+    kind: str, root: Path, interval: float, index: int, strategy: str, options: dict[str, Any]
+) -> dict[str, Any]:
     import deployer
     from deployer.deployment.factory import DeploymentFactory
 
     name = f"bench-{kinds_index(kind)}-{index}"
     write_solution(root, "old")
-    held = deployer.deploy(root, "local", name=name)
+    held = deployer.deploy(root, strategy, name=name, **options)
     write_solution(root, "new")
     if kind == "versions, one handle":
         call: Callable[[], dict[str, Any]] = lambda: held.run({"name": "x"})  # noqa: E731
@@ -105,7 +122,7 @@ def redeploy_round(kind: str, root: Path, interval: float, index: int) -> dict[s
         started = time.perf_counter()
         if kind == "rm, then deploy (before)":
             DeploymentFactory().remove(name)
-        deployer.deploy(root, "local", name=name)
+        deployer.deploy(root, strategy, name=name, **options)
         took = time.perf_counter() - started
     assert deployer.attach(name).run({"name": "x"})["output"] == {"reply": "new"}
     DeploymentFactory().remove(name, force=True)
@@ -118,13 +135,19 @@ def redeploy_round(kind: str, root: Path, interval: float, index: int) -> dict[s
     }
 
 
-def dev_round(root: Path, saves: int) -> tuple[list[float], list[float]]:
+def dev_round(
+    root: Path, saves: int, strategy: str, options: dict[str, Any]
+) -> tuple[list[float], list[float]]:
     import deployer
     from deployer.deployment.factory import DeploymentFactory
 
+    flags = ["--strategy", strategy] + [
+        f"--option={k}={str(v).lower()}" if isinstance(v, bool) else f"--option={k}={v}"
+        for k, v in options.items()
+    ]
     write_solution(root, "r0")
     proc = subprocess.Popen(
-        [*deployer_command(), "dev", str(root), "--name", "bench-dev"],
+        [*deployer_command(), "dev", str(root), "--name", "bench-dev", *flags],
         env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     latencies: list[float] = []
@@ -159,8 +182,7 @@ def dev_round(root: Path, saves: int) -> tuple[list[float], list[float]]:
         write_solution(hand, f"h{index}")
         started = time.perf_counter()
         subprocess.run(
-            [*deployer_command(), "-q", "deploy", str(hand), "--strategy", "local",
-             "--name", "bench-hand"],
+            [*deployer_command(), "-q", "deploy", str(hand), "--name", "bench-hand", *flags],
             env=child_env(), check=True, capture_output=True,
         )  # fmt: skip
         by_hand.append(time.perf_counter() - started)
@@ -175,8 +197,11 @@ def main() -> None:
             "rounds": (int, 3, "redeploys per way"),
             "saves": (int, 3, "saved files in dev mode"),
             "interval": (float, 20.0, "milliseconds between calls"),
+            "strategy": (str, "local", "the strategy to redeploy on (local or docker)"),
+            "base-image": (str, "", "docker: an image the engine has to build on"),
         },
     )
+    options = strategy_options(args.strategy, args.base_image)
     kinds = KINDS
     results: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     with isolated_home() as home:
@@ -184,7 +209,9 @@ def main() -> None:
             for kind in kinds:
                 progress(f"redeploy round {index + 1}/{args.rounds}: {kind}")
                 results[kind].append(
-                    redeploy_round(kind, home / "sol", args.interval / 1000, index)
+                    redeploy_round(
+                        kind, home / "sol", args.interval / 1000, index, args.strategy, options
+                    )
                 )
         dev_latency: list[float] = []
         by_hand: list[float] = []
@@ -194,7 +221,7 @@ def main() -> None:
             progress("watchfiles is missing (pip install 'deployer-core[dev]'): dev part skipped")
         else:
             progress(f"dev mode: {args.saves} saves")
-            dev_latency, by_hand = dev_round(home / "dev-sol", args.saves)
+            dev_latency, by_hand = dev_round(home / "dev-sol", args.saves, args.strategy, options)
     summary = {
         kind: {
             "calls": sum(r["calls"] for r in rows),
@@ -210,11 +237,19 @@ def main() -> None:
         "deploy_by_hand_s": Stats.of(by_hand).as_dict() if by_hand else None,
     }
     if args.json:
-        emit_json({"redeploy": summary, "dev": dev, "interval_ms": args.interval})
+        emit_json(
+            {
+                "redeploy": summary,
+                "dev": dev,
+                "interval_ms": args.interval,
+                "strategy": args.strategy,
+            }
+        )
         return
     print_header(
         f"Redeploy under a steady stream of calls (one every {args.interval:g} ms, "
-        f"{args.rounds} rounds each, local process mode)"
+        f"{args.rounds} rounds each, {args.strategy}"
+        f"{' process mode' if args.strategy == 'local' else ''})"
     )
     rows = [
         [

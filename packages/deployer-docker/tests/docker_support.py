@@ -154,12 +154,16 @@ def locate_or_start_engine() -> Engine:
 
 
 def remove_images(engine: Engine) -> None:
-    """Images the session built (the base image and the engine's cache of others stay)."""
+    """Images the session built, every version's tag of each noted repository (the base
+    image and the engine's cache of others stay)."""
+    repositories = {tag.rsplit(":", 1)[0] for tag in engine.tags}
     with contextlib.suppress(Exception):
         client = engine.client()
-        for tag in sorted(engine.tags):
-            with contextlib.suppress(Exception):
-                client.images.remove(tag, force=True)
+        for image in client.images.list():
+            for tag in image.tags:
+                if tag.rsplit(":", 1)[0] in repositories:
+                    with contextlib.suppress(Exception):
+                        client.images.remove(tag, force=True)
         client.close()
 
 

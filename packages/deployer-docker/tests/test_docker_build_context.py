@@ -1,6 +1,7 @@
 """The build context of the generated image, without an engine: core's serving runtime and the
 entry spec go in, the `.dockerignore` comes from core's ignore rules, the requirements include
-what the solution's manifests list, and the token never enters the context."""
+what the solution's manifests list, an installable project goes in as its own wheel, and the
+token never enters the context."""
 
 from __future__ import annotations
 
@@ -110,6 +111,23 @@ def test_manifest_requirements_reach_the_image(registry: StrategyRegistry, tmp_p
     lines = (context.adapted_path / OUTPUT_FILE).read_text().splitlines()
     assert "cog>=0.10" in lines
     assert not any("deployer-requirements" in line for line in lines)  # not our own Dockerfile
+
+
+def test_an_installable_project_goes_in_as_its_own_wheel(
+    registry: StrategyRegistry, tmp_path: Path
+) -> None:
+    """src layout with a version from git (hatch-vcs), built by the real pip from a copy
+    without deployer's files: the wheel holds the author's package only, and the image's
+    requirements install it."""
+    import zipfile
+
+    context = adapted(registry, EXAMPLES / "published" / "src_layout_pkg", tmp_path)
+    workspace.prepare(context, None, "base:1", tmp_path / "runtime", lambda _: None)
+    lines = (context.adapted_path / OUTPUT_FILE).read_text().splitlines()
+    assert lines == ["/opt/deployer/textstats-0.0.0-py3-none-any.whl"]
+    wheel = context.adapted_path / workspace.WHEELS_DIR / Path(lines[0]).name
+    tops = {name.split("/", 1)[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert tops == {"textstats", "textstats-0.0.0.dist-info"}
 
 
 def test_a_taken_host_port_is_told_from_other_start_failures() -> None:

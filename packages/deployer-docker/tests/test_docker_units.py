@@ -290,7 +290,8 @@ def test_names_are_unique_and_valid() -> None:
     first, second = ct.container_name("my.app_1"), ct.container_name("my.app_1")
     assert first != second
     assert first.startswith("deployer-my-app-1-")
-    assert ct.image_tag("My..App") == "deployer/my-app:latest"
+    assert ct.image_tag("My..App") == "deployer/my-app:v1"
+    assert ct.image_tag("My..App", 3) == "deployer/my-app:v3"
 
 
 def test_build_failure_names_the_step_and_its_output(tmp_path: Path) -> None:

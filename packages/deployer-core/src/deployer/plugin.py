@@ -94,6 +94,7 @@ _LAZY: dict[str, str] = {
     "read_requirements": "deployer.repo.requirements",
     "RequirementsError": "deployer.repo.requirements",
     "manifest_requirements": "deployer.repo.project",
+    "project_install": "deployer.repo.project",
     "dependency_manifest": "deployer.repo.project",
     # which files of a solution ship (one rule set: defaults, .gitignore, .dockerignore...)
     "IgnoreRules": "deployer.repo.ignore",

@@ -37,8 +37,10 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "solution"
 
 
-def image_tag(name: str) -> str:
-    return f"deployer/{safe_name(name)}:latest"
+def image_tag(name: str, version: int = 1) -> str:
+    """One tag per version: building version k+1 never moves the tag of the live version k,
+    and pruning k removes k's image only."""
+    return f"deployer/{safe_name(name)}:v{int(version)}"
 
 
 def container_name(name: str) -> str:
@@ -46,12 +48,13 @@ def container_name(name: str) -> str:
     return f"deployer-{safe_name(name)}-{uuid.uuid4().hex[:8]}"
 
 
-def labels(name: str, workspace: Path) -> dict[str, str]:
+def labels(name: str, workspace: Path, version: int = 1) -> dict[str, str]:
     """What marks a container or image as deployer's, and whose."""
     return {
         f"{LABEL_PREFIX}.managed": "true",
         f"{LABEL_PREFIX}.strategy": "docker",
         f"{LABEL_PREFIX}.deployment": name,
+        f"{LABEL_PREFIX}.version": str(int(version)),
         f"{LABEL_PREFIX}.workspace": str(workspace),
     }
 

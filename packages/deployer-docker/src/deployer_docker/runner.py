@@ -203,7 +203,7 @@ class DockerRunner(Runner):
             self._new_token()
         elif base_image != workspace.DEFAULT_BASE_IMAGE:
             buildargs["BASE_IMAGE"] = base_image  # for Dockerfiles that take ARG BASE_IMAGE
-        tag = ct.image_tag(self.context.name)
+        tag = ct.image_tag(self.context.name, self.context.version)
         image_id = build_image(
             client,
             self.context.adapted_path,
@@ -227,6 +227,7 @@ class DockerRunner(Runner):
             "container_port": None,
             "port": None,
         }
+        self.save_state()  # a deploy killed from here on leaves an image `rm` can find
         self._create_and_wait(client)
 
     def _network_mode(self, client: Any) -> str:
@@ -323,7 +324,9 @@ class DockerRunner(Runner):
                 self.state["image_id"],
                 name=name,
                 environment=env,
-                labels=ct.labels(self.context.name, self.context.adapted_path),
+                labels=ct.labels(
+                    self.context.name, self.context.adapted_path, self.context.version
+                ),
                 network_mode=network,
                 **ct.limits(cpus, memory),
                 **kwargs,
@@ -335,6 +338,7 @@ class DockerRunner(Runner):
             ) from None
         # recorded before starting: a container that fails to start is still removed later
         self.state.update(container_id=container.id, container_name=name)
+        self.save_state()
         try:
             container.start()
         except Exception as exc:
@@ -495,7 +499,11 @@ class DockerRunner(Runner):
                     f"starting container {self.state.get('container_name')} failed: "
                     f"{sdk.describe(exc)}"
                 ) from None
-        self._wait_ready(container)
+        try:
+            self._wait_ready(container)
+        except PortRaceError:  # its port (host network) went to another server meanwhile
+            self._remove_container(client)
+            self._create_and_wait(client)
 
     def stop(self) -> None:
         if not self.state.get("container_id"):
@@ -519,25 +527,32 @@ class DockerRunner(Runner):
             self.state["port"] = None
 
     def remove(self, image: bool | None = None) -> None:
-        """Remove the container; the image too when asked (or with --option remove_image)."""
+        """Remove the container; the image too when asked (or with --option remove_image).
+        The image goes by this version's tag, never by force: an identical build that another
+        version's tag (or container) still uses stays for it."""
         if not self.state.get("container_id") and not self.state.get("image_id"):
             self.close()
             return
         client = self._docker(RunnerError)
         self._remove_container(client)
         remove_image = bool(self.options.get("remove_image")) if image is None else image
-        image_id = self.state.get("image_id")
-        if remove_image and image_id:
-            try:
-                client.images.remove(image_id, force=True)
-            except Exception as exc:
-                if not sdk.is_not_found(exc):
+        if remove_image and self.state.get("image_id"):
+            for ident in (self.state.get("image_tag"), self.state["image_id"]):
+                try:
+                    if ident:
+                        sdk.remove_image_quietly(client, ident)
+                except Exception as exc:
                     raise RunnerError(
                         f"removing image {self.state.get('image_tag')} failed: {sdk.describe(exc)}"
                     ) from None
             self.state.update(image_id=None)
         self.token_file.unlink(missing_ok=True)
         self.close()
+
+    def discard(self) -> None:
+        """A version dropped for good (pruned, or an older version of a removed deployment):
+        its container and its image."""
+        self.remove(image=True)
 
     # -- calls ---------------------------------------------------------------------------------
 

@@ -56,6 +56,19 @@ def is_not_found(exc: BaseException) -> bool:
     return isinstance(exc, docker.errors.NotFound)
 
 
+def remove_image_quietly(client: docker.DockerClient, ident: str) -> None:
+    """Untag (or delete) an image without force: an image another tag or a container still
+    uses is left to them, and one already gone is fine."""
+    import docker.errors
+
+    try:
+        client.images.remove(ident)
+    except (docker.errors.NotFound, docker.errors.APIError) as exc:
+        if isinstance(exc, docker.errors.NotFound) or exc.status_code == 409:
+            return
+        raise
+
+
 def get_container(client: docker.DockerClient, ident: str | None) -> Any | None:
     """The container, or None when it is gone."""
     if not ident:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -88,8 +89,9 @@ def wheelhouse_key(requirements_text: str, target: Target) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
-def _run_pip(args: list[str], log_path: Path) -> tuple[int, str]:
+def _run_pip(args: list[str], log_path: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
     command = [sys.executable, "-m", "pip", *args]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("a", encoding="utf-8") as log:
         log.write(f"$ {' '.join(command)}\n")
     try:
@@ -100,6 +102,7 @@ def _run_pip(args: list[str], log_path: Path) -> tuple[int, str]:
             timeout=DOWNLOAD_TIMEOUT,
             stdin=subprocess.DEVNULL,
             check=False,
+            env={**os.environ, **env} if env else None,
         )
     except subprocess.TimeoutExpired:
         return -1, f"pip took longer than {DOWNLOAD_TIMEOUT:.0f}s"
@@ -178,3 +181,49 @@ def fill_context(wheelhouse: Path, destination: Path) -> list[str]:
                 shutil.copy2(wheel, target)
         names.append(wheel.name)
     return names
+
+
+def build_project_wheel(
+    workspace: Path,
+    leave_out: frozenset[str],
+    env: dict[str, str],
+    destination: Path,
+    log_path: Path,
+) -> str:
+    """The solution's own project built as a wheel here (`pip wheel --no-deps`, from a copy
+    without deployer's build files, so a flat layout discovers only the author's packages),
+    put in `destination`; its file name. `env` supplies a version a copy without `.git`
+    cannot compute (setuptools-scm, hatch-vcs)."""
+    staging = Path(cache_dir("docker-project-builds")) / uuid.uuid4().hex[:12]
+    try:
+        source = staging / "source"
+        shutil.copytree(
+            workspace,
+            source,
+            ignore=lambda folder, names: [
+                n for n in names if Path(folder) == workspace and n in leave_out
+            ],
+        )
+        wheels = staging / "wheels"
+        args = ["wheel", "--no-deps", "--disable-pip-version-check", "--wheel-dir", str(wheels)]
+        code, output = _run_pip([*args, str(source)], log_path, env)
+        built = sorted(wheels.glob("*.whl")) if code == 0 else []
+        if not built:
+            if "No module named pip" in output:
+                raise DeployFailedError(
+                    "installing the solution's own project needs pip in deployer's own Python "
+                    "environment",
+                    hint=f"{sys.executable} -m ensurepip",
+                )
+            raise DeployFailedError(
+                "building the solution's own project (pip wheel .) failed:\n"
+                + pip_error_lines(output),
+                hint=f"full log: {log_path}",
+            )
+        destination.mkdir(parents=True, exist_ok=True)
+        for old in destination.glob(f"{built[0].name.split('-', 1)[0]}-*.whl"):
+            old.unlink()  # an earlier build of the project in this workspace
+        shutil.copy2(built[0], destination / built[0].name)
+        return built[0].name
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -15,7 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from deployer.plugin import DeployFailedError, RunnerContext, cache_dir, install_serving_runtime
+from deployer.plugin import (
+    DeployFailedError,
+    RunnerContext,
+    cache_dir,
+    install_serving_runtime,
+    project_install,
+)
 from deployer_docker import sdk
 from deployer_docker import wheelhouse as wh
 from deployer_docker.dockerignore import write_dockerignore
@@ -58,10 +64,21 @@ def prepare(
     requirements = read_requirements(workspace)
     use_wheelhouse = bool(context.options.get("wheelhouse"))
     text = requirements.text(with_index_options=not use_wheelhouse)
+    (workspace / WHEELS_DIR).mkdir(exist_ok=True)
+    project = project_install(workspace)
+    if project.installable:  # src layout, re-exports: imports work once the project is installed
+        progress(f"building the solution's own project ({project.reason})")
+        wheel = wh.build_project_wheel(
+            workspace,
+            BUILD_FILES | {".dockerignore"},
+            project.env,
+            workspace / WHEELS_DIR,
+            runtime_dir / WHEELHOUSE_LOG,
+        )
+        text += f"/opt/deployer/{wheel}\n"  # its dependencies are among the requirements
     if use_wheelhouse and text:
         text = f"--no-index\n--find-links /opt/deployer\n{text}"
     (workspace / OUTPUT_FILE).write_text(text, encoding="utf-8")
-    (workspace / WHEELS_DIR).mkdir(exist_ok=True)
     if use_wheelhouse and not requirements.empty:
         target = probe_python(client, base_image, progress)
         progress(f"downloading wheels for Python {target.version} (wheelhouse)")

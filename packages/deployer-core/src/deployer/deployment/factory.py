@@ -213,7 +213,9 @@ class DeploymentFactory:
         info.input_schema = schema_of(runner)
         self.store.save(info)
         self.store.save_version(info, "running")
-        return DeployedSoftware(info, runner, self.store, reattach=self.attach)
+        return DeployedSoftware(
+            info, runner, self.store, reattach=self.attach, discard=self.discard_version
+        )
 
     def bring_up(
         self,
@@ -315,7 +317,10 @@ class DeploymentFactory:
                 f"deployment {name!r} never finished deploying",
                 hint=f"remove it with: deployer rm {name}",
             )
-        return DeployedSoftware(info, self.runner_for(info), self.store, reattach=self.attach)
+        return DeployedSoftware(
+            info, self.runner_for(info), self.store, reattach=self.attach,
+            discard=self.discard_version,
+        )  # fmt: skip
 
     def runner_for(self, info: DeploymentInfo) -> Runner:
         """The runner of a recorded version (live or not), with its recorded state."""
@@ -323,6 +328,14 @@ class DeploymentFactory:
             info.strategy, info.options
         )
         return runner_class(runner_context(info, read_env(info)), info.runner_state)
+
+    def discard_version(self, info: DeploymentInfo) -> None:
+        """Release what a dropped version still holds on its platform (a stopped container
+        and its image); a version whose runner cannot be loaded any more is only forgotten."""
+        if not info.runner_state or info.adapted_path is None or info.run_interface is None:
+            return
+        with contextlib.suppress(Exception):
+            self.runner_for(info).discard()
 
     def list(self) -> list[DeploymentInfo]:
         return self.store.list()

@@ -67,11 +67,13 @@ class DeployedSoftware:
         runner: Runner,
         store: StateStore | None,
         reattach: Callable[[str], DeployedSoftware] | None = None,
+        discard: Callable[[DeploymentInfo], None] | None = None,
     ) -> None:
         self._info = info
         self.runner = runner
         self._store = store
         self._reattach = reattach  # how to follow the name to a version made after this handle
+        self._discard = discard  # how `remove` releases the other versions' platform objects
         self._removed = False
         if store is not None:
             runner.context.on_state = self._save_runner_state
@@ -256,6 +258,8 @@ class DeployedSoftware:
                 if self._store is not None:
                     with contextlib.suppress(DeployerError):
                         for record in self._store.versions(self.name):
+                            if self._discard is not None and record.version != self.version:
+                                self._discard(record.info)
                             remove_version_files(record.info)
                 remove_files(self._info)
                 if self._store is not None:

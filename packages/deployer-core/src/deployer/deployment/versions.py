@@ -103,7 +103,7 @@ def redeploy(
             raise
         info.owner = None
         software = switch(factory, live, info, runner)
-        prune(store, name, keep)
+        prune(store, name, keep, discard=factory.discard_version)
         return software
 
 
@@ -133,7 +133,9 @@ def switch(
     store.save(new)
     store.save_version(new, "running")
     store.add_event(name, new.version, "live", f"replaces version {old.version}")
-    software = DeployedSoftware(new, runner, store, reattach=factory.attach)
+    software = DeployedSoftware(
+        new, runner, store, reattach=factory.attach, discard=factory.discard_version
+    )
     time.sleep(DRAIN_SECONDS)
     try:
         previous = factory.runner_for(old)
@@ -228,14 +230,22 @@ def _target(
     return found
 
 
-def prune(store: StateStore, name: str, keep: int) -> list[int]:
+def prune(
+    store: StateStore,
+    name: str,
+    keep: int,
+    discard: Callable[[DeploymentInfo], None] | None = None,
+) -> list[int]:
     """Remove all but the `keep` newest non-live versions (and as many failed attempts) with
-    their workspaces; the removed version numbers."""
+    their workspaces, `discard` releasing what each still holds first; the removed version
+    numbers."""
     records = [r for r in store.versions(name) if not r.live]
     good = sorted((r for r in records if r.status != "failed"), key=lambda r: -r.version)
     failed = sorted((r for r in records if r.status == "failed"), key=lambda r: -r.version)
     removed = []
     for record in good[keep:] + failed[keep:]:
+        if discard is not None:
+            discard(record.info)
         remove_version_files(record.info)
         store.delete_version(name, record.version)
         removed.append(record.version)

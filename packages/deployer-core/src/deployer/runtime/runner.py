@@ -52,8 +52,9 @@ class RunnerContext(BaseModel):
     runtime_dir: Path = Field(description="Per-deployment directory for logs and pid files")
     version: int = Field(
         default=1,
-        description="Which version of the deployment this is: a runner whose platform names "
-        "things per deployment (a Serve application) keeps versions apart with it",
+        description="Which version of the name this is: a runner whose platform names things "
+        "per deployment (a Serve application, an image tag) keeps each version's apart from "
+        "the live one's",
     )
     options: dict[str, Any] = Field(default_factory=dict)
     env: dict[str, str] = Field(default_factory=dict, repr=False)
@@ -118,6 +119,12 @@ class Runner(ABC):
     def remove(self) -> None:
         """Release everything the deployment holds. Idempotent."""
         self.stop()
+
+    def discard(self) -> None:
+        """Release everything of a version dropped for good (pruned by `--keep`, or an older
+        version of a deployment being removed), including what `remove` keeps for a quicker
+        next deploy (an image). Idempotent."""
+        self.remove()
 
     @abstractmethod
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
