@@ -123,7 +123,9 @@ def bench_process(calls: int, expected: Any) -> dict[str, Any]:
             raise SystemExit("the process-mode deployment reports no endpoint")
         url = f"{endpoint}/run"
         expect_success(software.run(INPUTS), expected, "process software.run")
-        with httpx.Client(trust_env=False) as client:
+        # the same bearer token software.run sends (deployer endpoint NAME --show-token)
+        headers = software.connection().headers
+        with httpx.Client(trust_env=False, headers=headers) as client:
             expect_success(client.post(url, json=INPUTS).json(), expected, f"POST {url}")
             stats = compare(
                 calls,

@@ -256,6 +256,40 @@ def test_killed_server_is_reported_and_start_recovers(deployments) -> None:
     assert runner.run({"text": "back"})["output"]["text"] == "back"
 
 
+def test_a_killed_server_whose_port_someone_else_took_is_reported_as_exited(
+    deployments,
+) -> None:
+    """Liveness is read only when a call fails: an answer from whatever holds the port now
+    is not passed off as the deployment's."""
+    import http.server
+    import threading
+
+    runner = deployments.deploy(ECHO)
+    port = runner.port
+    os.kill(runner.state["pid"], signal.SIGKILL)
+    assert wait_until(lambda: not processes.is_alive(runner.state["pid"]))
+
+    class Squatter(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"status": "error", "error": "wrong token"}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    squatter = http.server.HTTPServer(("127.0.0.1", port), Squatter)
+    threading.Thread(target=squatter.serve_forever, daemon=True).start()
+    try:
+        result = runner.run({"text": "a"})
+    finally:
+        squatter.shutdown()
+        squatter.server_close()
+    assert result["status"] == "error"
+    assert "is not running" in result["error"] and "has exited" in result["error"]
+
+
 def test_killed_server_seen_from_another_runner(deployments) -> None:
     context = deployments.context(ECHO)
     first = deployments.runner(context)

@@ -208,10 +208,19 @@ class ProcessServerRunner(Runner):
             f"deployment {name} is not running ({reason}); start it with `deployer start {name}`"
         )
 
-    def unavailable_reason(self) -> str | None:
-        """Why a call cannot reach the server now (stopped, exited), or None."""
+    def stopped_reason(self) -> str | None:
+        """The reason "it is stopped" when the state records no server, else None. A call
+        checks only this first: the process's liveness is read when the call fails (reading
+        the process table before every call cost ~250 us, a quarter of a loopback call)."""
         if not self.state.get("pid") or not self.port:
             return "it is stopped"
+        return None
+
+    def unavailable_reason(self) -> str | None:
+        """Why a call cannot reach the server now (stopped, exited), or None."""
+        stopped = self.stopped_reason()
+        if stopped:
+            return stopped
         if not self.process_alive():
             return f"its {self.server_label} process {self.state['pid']} has exited"
         return None

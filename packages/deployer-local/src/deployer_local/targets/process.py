@@ -153,19 +153,27 @@ class LocalProcessRunner(ProcessServerRunner):
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(inputs, dict):
             return failure(f"inputs must be a JSON object, got {type(inputs).__name__}")
-        reason = self.unavailable_reason()
+        reason = self.stopped_reason()
         if reason:
             return self.not_running(reason)
-        return self.client.post_envelope("/run", inputs, on_transport_error=self._unreachable)
+        answer = self.client.post_envelope("/run", inputs, on_transport_error=self._unreachable)
+        if answer.get("status") == "error" and not self.process_alive():
+            # an error from whatever holds the port now: say the server is gone instead
+            return self.not_running(f"its server process {self.state['pid']} has exited")
+        return answer
 
     def stream(self, inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Items of a generator entry point as the server sends them (newline-delimited JSON:
         `{"status": "item", ...}` each, then the final envelope)."""
-        reason = self.unavailable_reason()
+        reason = self.stopped_reason()
         if reason:
             yield self.not_running(reason)
             return
-        yield from self.client.stream_envelopes("/stream", inputs)
+        for item in self.client.stream_envelopes("/stream", inputs):
+            if item.get("status") == "error" and not self.process_alive():
+                yield self.not_running(f"its server process {self.state['pid']} has exited")
+                return
+            yield item
 
     def _unreachable(self, exc: httpx.HTTPError) -> dict[str, Any]:
         if not self.process_alive():
