@@ -68,3 +68,29 @@ def test_a_manifest_asking_for_a_gpu_moves_towards_gpu_strategies(
     assert "cog.yaml asks for a GPU (+3)" in with_gpu["modal"].reasons
     order = list(with_gpu)
     assert order.index("modal") < order.index("local")
+
+
+@pytest.mark.parametrize(
+    "line", ["from ray import serve", "import ray.serve", "import ray.serve as rs"]
+)
+def test_a_submodule_import_signal_matches_every_way_of_importing_it(
+    ranker: SelectorAgent, tmp_path: Path, line: str
+) -> None:
+    if "ray" not in {s.name for s in ranker.registry.list_strategies()}:
+        pytest.skip("needs deployer-ray installed")
+    (tmp_path / "main.py").write_text(f"{line}\n\n\ndef predict(x: int) -> int:\n    return x\n")
+    ray = {row.strategy: row for row in ranker.rank(SolutionResult(code_path=tmp_path))}["ray"]
+    assert "imports ray.serve (+4)" in ray.reasons, ray.reasons
+
+
+def test_the_digest_keeps_top_level_names_apart_from_dotted_ones(tmp_path: Path) -> None:
+    from deployer.repo.digest import scan_repository
+
+    (tmp_path / "main.py").write_text(
+        "import os.path\nfrom ray import serve\nfrom typing import *\nfrom . import sibling\n"
+    )
+    digest = scan_repository(tmp_path)
+    assert {"os", "ray", "typing"} <= digest.imports
+    assert not any("." in name for name in digest.imports)
+    assert {"os", "os.path", "ray", "ray.serve", "typing"} <= digest.dotted_imports
+    assert "typing.*" not in digest.dotted_imports and "sibling" not in digest.dotted_imports

@@ -25,6 +25,9 @@ class RepoDigest:
     files: list[str] = field(default_factory=list)
     dependencies: set[str] = field(default_factory=set)
     imports: set[str] = field(default_factory=set)
+    # dotted names too (`ray.serve` for `import ray.serve` or `from ray import serve`), for
+    # selection signals on a submodule; `imports` stays top-level names (the prompt's list)
+    dotted_imports: set[str] = field(default_factory=set)
     code_sample: str = ""
     readme: str = ""
     truncated: bool = False
@@ -54,17 +57,24 @@ def _declared(root: Path) -> tuple[set[str], str | None, str | None]:
     return declared.requirements.names, declared.gpu, asking
 
 
-def _imports(source: str) -> set[str]:
+def _dotted_imports(source: str) -> set[str]:
+    """Every module path the code imports, with its parents: `import a.b` and `from a import
+    b` both give a and a.b (b may be a name rather than a module; a signal on it is fine)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return set(re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", source, re.MULTILINE))
-    found: set[str] = set()
+    paths: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found |= {alias.name.split(".")[0] for alias in node.names}
+            paths |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module.split(".")[0])
+            paths |= {f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*"}
+            paths.add(node.module)
+    found: set[str] = set()
+    for path in paths:
+        parts = path.split(".")
+        found |= {".".join(parts[: i + 1]) for i in range(len(parts))}
     return found
 
 
@@ -98,7 +108,9 @@ def scan_repository(
                 source = handle.read(max_file_bytes).decode("utf-8", errors="replace")
         except OSError:
             continue
-        digest.imports |= _imports(source)
+        dotted = _dotted_imports(source)
+        digest.imports |= {name for name in dotted if "." not in name}
+        digest.dotted_imports |= dotted
         if size < max_sample_chars:
             sample.append(source[: max_sample_chars - size])
             size += len(sample[-1])

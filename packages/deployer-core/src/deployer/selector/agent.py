@@ -35,7 +35,7 @@ def score_strategy(strategy: Strategy, digest: RepoDigest, goal: str) -> tuple[f
             score += weight
             reasons.append(f"depends on {dep} ({weight:+g})")
     for module, weight in signals.imports.items():
-        if module in digest.imports:
+        if module in (digest.dotted_imports if "." in module else digest.imports):
             score += weight
             reasons.append(f"imports {module} ({weight:+g})")
     for pattern, weight in signals.files.items():
