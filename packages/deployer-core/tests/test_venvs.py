@@ -94,3 +94,25 @@ def test_layered_venv_sees_the_parent_site_and_is_cached_separately(
     assert alone.returncode != 0
     again = ensure_venv(root, sys.executable, log, inherit_site=site_dirs(), cache="t-layer")
     assert again == layered and "reusing the cached environment" in log.read_text()
+
+
+def test_a_layered_environment_without_pip_to_build_it_is_one_clear_line(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Layered environments are built with deployer's own pip; a deployer installed in an
+    environment made by `uv venv` has none: say so, instead of pip's 'No module named pip'."""
+    from deployer.errors import DeployFailedError
+    from deployer.runtime import venvs
+
+    root = tmp_path / "sol"
+    root.mkdir()
+    (root / "requirements.txt").write_text("six\n")
+    monkeypatch.setattr(venvs, "module_installed", lambda name: name != "pip")
+    with pytest.raises(DeployFailedError) as failed:
+        venvs.ensure_venv(
+            root, sys.executable, tmp_path / "log", inherit_site=venvs.site_dirs(), cache="t-nopip"
+        )
+    assert "needs pip in deployer's own Python environment" in failed.value.message
+    assert "ensurepip" in (failed.value.hint or "")
+    cached = home / "cache" / "t-nopip"
+    assert not cached.exists() or not any(venvs.is_usable(p) for p in cached.iterdir())

@@ -32,6 +32,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from deployer.errors import DeployFailedError
+from deployer.modules import module_installed
 from deployer.paths import cache_dir
 from deployer.repo.project import manifest_requirements
 
@@ -382,6 +383,12 @@ def _install(builder: str, venv: Path, deps: Dependencies, workspace: Path, log_
     if builder == "uv":
         command = [str(uv_binary()), "pip", "install", "--no-config", "--python", target_python]
     else:  # deployer's own pip, pointed at the new environment (which has none)
+        if not module_installed("pip"):
+            raise DeployFailedError(
+                "installing the solution's dependencies needs pip in deployer's own Python "
+                "environment, which has none (an environment made with `uv venv` has no pip)",
+                hint="run `python -m ensurepip` with deployer's Python, or `uv pip install pip`",
+            )
         command = [sys.executable, "-m", "pip", "--python", target_python, "install",
                    "--disable-pip-version-check"]  # fmt: skip
     if deps.requirements_file is not None:
