@@ -62,22 +62,24 @@ def solution(root: Path, source: str, requirements: str = "") -> Path:
 def test_a_fastapi_app_with_two_post_routes_needs_the_route_option(cli: Cli, tmp_path: Path):
     source = solution(tmp_path / "api", FASTAPI_TWO_ROUTES, "fastapi")
     before = tree_hash(source)
-    ambiguous = cli("deploy", str(source), "--name", "two", "--entrypoint", "main:app")
+    ambiguous = cli(
+        "deploy", str(source), "--name", "two", "--strategy", "local", "--entrypoint", "main:app"
+    )
     assert ambiguous.code != 0
     assert "2 POST routes (/upper, /count)" in ambiguous.err, ambiguous.err
     assert "Traceback" not in ambiguous.err
 
     deployed = cli(
-        "deploy", str(source), "--name", "counts", "--entrypoint", "main:app",
-        "--option", "route=/count",
+        "deploy", str(source), "--name", "counts", "--strategy", "local",
+        "--entrypoint", "main:app", "--option", "route=/count",
     )  # fmt: skip
     assert deployed.code == 0, deployed.err
     result = cli("run", "counts", json.dumps({"text": "one two three"}))
     assert result.json() == {"status": "success", "output": {"words": 3}}, result.err
 
     missing = cli(
-        "deploy", str(source), "--name", "nowhere", "--entrypoint", "main:app",
-        "--option", "route=/nope",
+        "deploy", str(source), "--name", "nowhere", "--strategy", "local",
+        "--entrypoint", "main:app", "--option", "route=/nope",
     )  # fmt: skip
     assert missing.code != 0
     assert "no POST route /nope (its POST routes: /upper, /count)" in missing.err, missing.err
@@ -89,7 +91,7 @@ def test_a_fastapi_app_with_two_post_routes_needs_the_route_option(cli: Cli, tmp
 def test_a_flask_app_takes_the_route_option(cli: Cli, tmp_path: Path):
     source = solution(tmp_path / "flaskapp", FLASK_TWO_ROUTES, "flask")
     deployed = cli(
-        "deploy", str(source), "--name", "neg", "--entrypoint", "main:app",
+        "deploy", str(source), "--name", "neg", "--strategy", "local", "--entrypoint", "main:app",
         "--option", "route=/negate",
     )  # fmt: skip
     assert deployed.code == 0, deployed.err
@@ -101,7 +103,16 @@ def test_a_route_that_is_not_a_plain_path_is_refused_before_adapting(
     cli: Cli, tmp_path: Path, route: str
 ):
     source = solution(tmp_path / "api", FASTAPI_TWO_ROUTES)
-    refused = cli("deploy", str(source), "--entrypoint", "main:app", "--option", f"route={route}")
+    refused = cli(
+        "deploy",
+        str(source),
+        "--strategy",
+        "local",
+        "--entrypoint",
+        "main:app",
+        "--option",
+        f"route={route}",
+    )
     assert refused.code == 2, refused.err
     assert "is not a path like /predict" in refused.err
     assert (
@@ -113,6 +124,6 @@ def test_a_route_that_is_not_a_plain_path_is_refused_before_adapting(
 
 def test_the_route_option_is_refused_for_a_function(cli: Cli, tmp_path: Path):
     source = solution(tmp_path / "fn", "def predict(text: str) -> str:\n    return text\n")
-    refused = cli("deploy", str(source), "--option", "route=/predict")
+    refused = cli("deploy", str(source), "--strategy", "local", "--option", "route=/predict")
     assert refused.code == 2, refused.err
     assert "is for web apps (ASGI or WSGI), and main:predict is a function" in refused.err

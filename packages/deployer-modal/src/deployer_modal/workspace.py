@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 from deployer.plugin import DeployFailedError, install_entry_loader
 
 if TYPE_CHECKING:
-    from deployer.models import RunInterface
-    from deployer.plugin import RunnerContext
+    from deployer.plugin import RunInterface, RunnerContext
 
 SETTINGS_FILE = "deployer_modal.json"
 MAX_TIMEOUT = 86_400  # Modal's limit for a function's timeout, in seconds
