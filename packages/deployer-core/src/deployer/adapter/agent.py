@@ -115,17 +115,15 @@ class AdapterAgent:
         if target.exists():
             raise AdaptationError(f"workspace {target} exists already")
         kinds = strategy.config.entry_kinds_for(resolved_options)
+        refusals = dict(strategy.config.refused_entry_kinds)
+        runners = runners_by_kind(self.registry)
+
+        def detect(root: Path) -> tuple[str, RunInterface | None]:
+            return detected_entry(root, entrypoint, source, kinds, strategy.name, refusals, runners)
+
         if adaptation != "agent":  # read-only, on the source: no copy of a tree that cannot work
             try:
-                chosen, early = detected_entry(
-                    source,
-                    entrypoint,
-                    source,
-                    kinds,
-                    strategy.name,
-                    dict(strategy.config.refused_entry_kinds),
-                    runners_by_kind(self.registry),
-                )
+                chosen, early = detect(source)
                 apply_route_option(early or describe_entrypoint(source, chosen), resolved_options)
             except EntrypointError as exc:
                 if adaptation == "templates" or entrypoint or agent_name is None:
@@ -145,15 +143,7 @@ class AdapterAgent:
                 agent_name = agent_name or _default_agent(llm_model)
             else:
                 try:
-                    chosen, detected = detected_entry(
-                        work,
-                        entrypoint,
-                        source,
-                        kinds,
-                        strategy.name,
-                        dict(strategy.config.refused_entry_kinds),
-                        runners_by_kind(self.registry),
-                    )
+                    chosen, detected = detect(work)
                 except EntrypointError as exc:
                     if adaptation == "templates" or entrypoint or agent_name is None:
                         raise _with_agent_hint(exc, adaptation, entrypoint) from None
