@@ -268,6 +268,8 @@ def test_a_killed_server_whose_port_someone_else_took_is_reported_as_exited(
     port = runner.port
     os.kill(runner.state["pid"], signal.SIGKILL)
     assert wait_until(lambda: not processes.is_alive(runner.state["pid"]))
+    # The killed process shows as a zombie before its last thread has closed its sockets.
+    assert wait_until(lambda: not processes.port_taken(port))
 
     class Squatter(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
