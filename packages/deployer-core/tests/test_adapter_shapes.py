@@ -63,3 +63,47 @@ def test_detected_function_is_adapted(agent) -> None:
     result = agent.adapt(SolutionResult(code_path=PUBLISHED / "setup_py_deps"), SETTING)
     assert result.run_interface.entrypoint == "predict:predict"
     assert result.run_interface.parameters == ["text", "separator"]
+
+
+
+GRAPH_FACTORY = """
+from langgraph.graph import StateGraph
+
+
+def make_graph() -> StateGraph:
+    return StateGraph(dict)
+
+
+def plain(x: int) -> int:
+    return x
+"""
+
+
+@pytest.mark.parametrize(
+    ("entrypoint", "kind"),
+    [("app:square", "modal_function"), ("agent:make_graph", "graph"), ("agent:plain", "function")],
+)
+def test_an_explicit_def_is_recorded_as_the_kind_it_is(
+    plugins, home, make_solution, entrypoint, kind
+) -> None:
+    """`--entrypoint app:square` on a Modal function is a modal_function and a graph factory
+    is a graph, as detection would say, not a plain function (status and the strategies read
+    the kind); a plain `def` stays on the templates' function path."""
+    root = make_solution(
+        {"app.py": (PUBLISHED / "modal_app" / "app.py").read_text(), "agent.py": GRAPH_FACTORY}
+    )
+    entry = plugins.make("kinds", extra_config="entry_kinds: [function, graph, modal_function]\n")
+    agent = AdapterAgent(StrategyRegistry([entry]))
+    setting = DeploymentSetting(strategy="kinds", reasoning="test")
+    result = agent.adapt(SolutionResult(code_path=root), setting, entrypoint=entrypoint)
+    assert (result.run_interface.entrypoint, result.run_interface.entry_kind) == (entrypoint, kind)
+
+
+def test_an_explicit_modal_function_on_a_functions_only_strategy_is_refused(agent) -> None:
+    with pytest.raises(EntrypointError) as info:
+        agent.adapt(
+            SolutionResult(code_path=PUBLISHED / "modal_app"), SETTING, entrypoint="app:square"
+        )
+    message = str(info.value)
+    assert "app:square is a modal_function (from option)" in message, message
+    assert "the tpl strategy cannot run (it runs: function)" in message

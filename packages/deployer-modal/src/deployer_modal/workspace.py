@@ -8,7 +8,6 @@ its keys, never its values: those reach Modal through the SDK only (see `secret_
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import math
@@ -106,51 +105,8 @@ def prepare(context: RunnerContext) -> Path:
     return write(context.adapted_path, build(context))
 
 
-def is_modal_function(workspace: Path, interface: RunInterface) -> bool:
-    """Whether the entry point is a function of the solution's own Modal app: detected as a
-    modal_function, or a top-level `def` decorated with `@<app>.function` in a module that
-    imports modal (named with --entrypoint, it is recorded as a plain function). Read with
-    ast: deciding this needs none of the solution's dependencies."""
-    if interface.entry_kind == "modal_function":
-        return True
-    module, _, name = interface.entrypoint.partition(":")
-    parts = module.split(".")
-    candidates = [
-        root.joinpath(*parts).with_suffix(".py") for root in (workspace, workspace / "src")
-    ] + [root.joinpath(*parts, "__init__.py") for root in (workspace, workspace / "src")]
-    path = next((c for c in candidates if c.is_file()), None)
-    if path is None:
-        return False
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-        return False
-    imports_modal = any(
-        name.split(".")[0] == "modal"
-        for node in tree.body
-        for name in (
-            [a.name for a in node.names]
-            if isinstance(node, ast.Import)
-            else [node.module or ""]
-            if isinstance(node, ast.ImportFrom)
-            else []
-        )
-    )
-    function = next(
-        (
-            node
-            for node in tree.body
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name
-        ),
-        None,
-    )
-    return (
-        imports_modal
-        and function is not None
-        and any(
-            isinstance(target, ast.Attribute) and target.attr == "function"
-            for target in (
-                d.func if isinstance(d, ast.Call) else d for d in function.decorator_list
-            )
-        )
-    )
+def is_modal_function(interface: RunInterface) -> bool:
+    """Whether the entry point is a function of the solution's own Modal app (`@app.function`
+    on `app = modal.App(...)`), detected or named with --entrypoint: the adapter records
+    both as the entry kind modal_function."""
+    return interface.entry_kind == "modal_function"

@@ -42,7 +42,7 @@ from deployer.repo.entrypoints import (
     describe_entrypoint,
 )
 from deployer.repo.ignore import copy_solution
-from deployer.repo.shapes import resolve_candidate
+from deployer.repo.shapes import describe, resolve_candidate
 from deployer.repo.solution import check_solution_path
 from deployer.runtime.serving_install import install_entry_loader
 
@@ -343,10 +343,16 @@ def detected_entry(
     if explicit and ENTRYPOINT_PATTERN.fullmatch(explicit) and "." not in explicit.split(":")[1]:
         with contextlib.suppress(EntrypointError):
             describe_entrypoint(work, explicit)
-            return explicit, None  # a plain top-level function: the templates' own path
+            if describe(work, explicit).entry_kind == "function":
+                return explicit, None  # a plain top-level function: the templates' own path
+            # a `def` that is another kind (a Modal function, a graph factory, a Serve
+            # deployment) is recorded as that kind, as it would be when detected
     candidate = resolve_candidate(work, explicit, display=str(source), strict_manifests=False)
     if candidate.entry_kind not in kinds:
-        what = " ".join(filter(None, [candidate.flavor, candidate.entry_kind]))
+        flavor = candidate.flavor
+        what = " ".join(filter(None, [flavor, candidate.entry_kind]))
+        if flavor and candidate.entry_kind.startswith(flavor):
+            what = candidate.entry_kind  # "a modal_function", not "a modal modal_function"
         why = (refusals or {}).get(candidate.entry_kind)
         raise EntrypointError(
             f"{source}: the entry point {candidate.entrypoint} is a {what} "

@@ -103,7 +103,7 @@ class ModalCloudRunner(ModalRunner):
         reason = missing_credentials()
         if reason:  # before anything else: no workspace import, no network
             raise StrategyUnavailableError(f"cannot deploy to Modal: {reason}", hint=TOKEN_HINT)
-        author = workspace.is_modal_function(ctx.adapted_path, ctx.run_interface)
+        author = workspace.is_modal_function(ctx.run_interface)
         if author and self._deploy_author_app():
             return
         workspace.prepare(ctx)
