@@ -65,7 +65,6 @@ def test_detected_function_is_adapted(agent) -> None:
     assert result.run_interface.parameters == ["text", "separator"]
 
 
-
 GRAPH_FACTORY = """
 from langgraph.graph import StateGraph
 
