@@ -16,7 +16,7 @@ from deployer.cli.main import main
 from deployer.deployment.factory import DeploymentFactory
 from deployer.models import RunInterface
 from deployer.runtime.http import EnvelopeClient
-from deployer.runtime.runner import static_schema
+from deployer.runtime.runner import static_input_problem, static_schema
 
 TYPED = """\
 from typing import Literal
@@ -222,3 +222,34 @@ def test_static_schema_from_a_recorded_signature() -> None:
                                              "default": 4}  # fmt: skip
     assert schema["required"] == ["prompt"]
     assert static_schema(RunInterface(entrypoint="app:app", entry_kind="asgi")) is None
+
+
+def test_static_input_problem_checks_a_recorded_signature() -> None:
+    interface = RunInterface.model_validate(
+        {
+            "entrypoint": "app:shout",
+            "entry_kind": "modal_function",
+            "signature": [
+                {"name": "text", "annotation": "str"},
+                {"name": "times", "annotation": "int", "required": False, "default": 1,
+                 "ge": 1, "le": 5},
+            ],
+        }
+    )  # fmt: skip
+    assert static_input_problem(interface, {"text": "hi"}) is None
+    assert static_input_problem(interface, {"text": "hi", "times": 3}) is None
+    assert static_input_problem(interface, {"text": "hi", "times": 9}) == {
+        "status": "error",
+        "error": "invalid input: times: must be <= 5.0, got 9",
+        "field": "times",
+    }
+    assert static_input_problem(interface, {"text": 3}) == {
+        "status": "error",
+        "error": "invalid input: text: expected str, got a number",
+        "field": "text",
+    }
+    assert (static_input_problem(interface, {}) or {}).get("field") == "text"
+    # a body given whole, or no recorded signature: nothing to check against
+    whole = interface.model_copy(update={"calling_convention": "dict"})
+    assert static_input_problem(whole, {"anything": 1}) is None
+    assert static_input_problem(RunInterface(entrypoint="m:f"), {"x": 1}) is None

@@ -319,6 +319,30 @@ def test_authors_function_is_called_by_name(
     assert made.count((call, (), inputs)) == 2  # its own arguments, not one dict
 
 
+@pytest.mark.parametrize(
+    ("inputs", "field", "says"),
+    [
+        ({"text": "hi", "times": "two"}, "times", "expected int"),
+        ({"times": 2}, "text", "required field missing (expected str)"),
+        ({"text": "hi", "loud": True}, "loud", "unknown field (expected fields: text, times)"),
+    ],
+)
+def test_authors_function_inputs_are_checked_before_modal(
+    deployments, fake_modal_api, sdk_calls, inputs, field, says
+) -> None:
+    """Inputs that do not fit the author's signature (`shout(text: str, times: int = 1)`)
+    are the error envelope with `field`, as on every strategy, and never reach Modal (whose
+    answer would be the function's TypeError, remotely)."""
+    context = deployments.context(PUBLISHED_APP, name="own-check", entrypoint="app:shout")
+    state = {**deployed_state("own-check", "author"), "function": "shout", "generator": False}
+    runner = deployments.runner(context, state)
+    answer = runner.run(inputs)
+    assert answer["status"] == "error" and answer["field"] == field
+    assert answer["error"].startswith("invalid input: ") and says in answer["error"]
+    assert list(runner.stream(inputs)) == [answer]
+    assert not [call for call in sdk_calls.made() if call[0].startswith("Function.")]
+
+
 def test_authors_app_refuses_env_and_web_before_modal(deployments, fake_token) -> None:
     context = deployments.context(
         PUBLISHED_APP, name="own-env", entrypoint="app:square", env={"API_KEY": SECRET}

@@ -39,6 +39,7 @@ _LAZY: dict[str, str] = {
     "Readiness": "deployer.runtime.runner",
     "Connection": "deployer.runtime.runner",
     "static_schema": "deployer.runtime.runner",
+    "static_input_problem": "deployer.runtime.runner",
     "success": "deployer.runtime.runner",
     "failure": "deployer.runtime.runner",
     "tail_lines": "deployer.runtime.runner",

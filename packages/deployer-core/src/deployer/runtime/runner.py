@@ -188,6 +188,23 @@ def static_schema(interface: RunInterface) -> dict[str, Any] | None:
     return input_schema(params, additional=interface.calling_convention == "dict")
 
 
+def static_input_problem(interface: RunInterface, inputs: dict[str, Any]) -> dict[str, Any] | None:
+    """The error envelope (with `field`) for inputs that do not fit a recorded keyword
+    signature, checked as the serving runtime checks them; None when they fit, or when there
+    is nothing to check against. For runners that hand the inputs to a platform that would
+    otherwise answer with its own TypeError (an author's Modal function on the cloud)."""
+    if not interface.signature or interface.calling_convention == "dict":
+        return None
+    from deployer.runtime.serving.schema import InputError, Validator, params_from_spec
+
+    params = params_from_spec([p.model_dump() for p in interface.signature])
+    try:
+        Validator(params, var_keyword=False, fill_defaults=False)(inputs)
+    except InputError as exc:
+        return {**failure(f"invalid input: {exc}"[:1000]), "field": exc.field}
+    return None
+
+
 def tail_lines(text: str, tail: int | None) -> str:
     if tail is None or tail <= 0:
         return text

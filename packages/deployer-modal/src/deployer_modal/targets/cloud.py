@@ -24,6 +24,7 @@ from deployer.plugin import (
     StrategyUnavailableError,
     failure,
     is_envelope,
+    static_input_problem,
     success,
     tail_lines,
 )
@@ -251,6 +252,9 @@ class ModalCloudRunner(ModalRunner):
         try:
             self._require_modal("call")
             if self.state.get("variant") == "author":
+                problem = static_input_problem(self.context.run_interface, inputs)
+                if problem is not None:  # before Modal answers with the function's TypeError
+                    return problem
                 output = self._author_output(inputs)
             else:
                 output = self._entry("run").remote(inputs)
@@ -266,7 +270,8 @@ class ModalCloudRunner(ModalRunner):
         try:
             self._require_modal("stream from")
             if self.state.get("variant") == "author":
-                yield from self._author_items(inputs)
+                problem = static_input_problem(self.context.run_interface, inputs)
+                yield from [problem] if problem else self._author_items(inputs)
                 return
             for item in self._entry("stream").remote_gen(inputs):
                 if not isinstance(item, dict) or item.get("status") not in STREAM_STATUSES:
