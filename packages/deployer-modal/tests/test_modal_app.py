@@ -204,7 +204,7 @@ def test_resources_and_timeouts_reach_the_modal_function(deployments) -> None:
     assert app.OPTIONS["scaledown_window"] == 120
     assert (app.OPTIONS["min_containers"], app.OPTIONS["max_containers"]) == (1, 4)
     written = json.loads((context.adapted_path / settings.SETTINGS_FILE).read_text())
-    assert written["secret"] == "deployer-sized" and written["secret_keys"] == ["API_KEY"]
+    assert written["secret"] == "deployer-sized-v1" and written["secret_keys"] == ["API_KEY"]
 
 
 def test_defaults_scale_to_zero_and_have_no_secret(deployments) -> None:

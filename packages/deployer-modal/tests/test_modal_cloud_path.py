@@ -433,11 +433,37 @@ def test_a_failed_rollback_is_one_line(deployments, fake_modal_api) -> None:
     assert back.state["running"] is False
 
 
-def test_removing_a_failed_redeploy_keeps_the_live_versions_secret(
+def test_each_version_has_its_own_secret(deployments, modal_api_answering) -> None:
+    """Deploying v2 with another --env writes v2's secret, never the one v1 serves with."""
+    api = modal_api_answering(modal_knows(1))
+    context = deployments.context(
+        EXAMPLES / "hello", name="svc", env={"API_KEY": SECRET}
+    ).model_copy(update={"version": 2})
+    with pytest.raises(StrategyUnavailableError, match="Modal rejected the credentials"):
+        deployments.runner(context).deploy()
+    settings = (context.adapted_path / "deployer_modal.json").read_text()
+    assert json.loads(settings)["secret"] == "deployer-svc-v2" and SECRET not in settings
+    secrets = [r for r in api.requests() if r["method"].startswith("Secret")]
+    assert secrets and all("deployer-svc-v2" in json.dumps(r) for r in secrets), secrets
+    assert "deployer-svc-v1" not in json.dumps(api.requests())
+
+
+def test_removing_a_version_deletes_its_own_secret_only(deployments, modal_api_answering):
+    """A failed v6 is cleaned up with its own secret; v5, live, reads deployer-svc-v5."""
+    api = modal_api_answering(modal_knows(5))
+    context = deployments.context(EXAMPLES / "hello", name="svc")
+    failed = {"target": "cloud", "running": False, "app_name": "svc", "secret": "deployer-svc-v6"}
+    with pytest.raises(RunnerError, match="deleting the Modal secret deployer-svc-v6 failed"):
+        deployments.runner(context, failed).remove()  # the stand-in refuses the delete itself
+    assert [call for call in api.calls() if call.startswith("Secret")]
+    assert "AppGetOrCreate" not in api.calls()  # no need to ask what serves
+
+
+def test_removing_a_failed_redeploy_keeps_a_shared_secret_from_before_versions(
     deployments, modal_api_answering
 ) -> None:
-    """Version k+1 failed before Modal published it: version k still serves, reading the
-    deployment's secret; core's clean-up of k+1 must not delete it."""
+    """A record from before versions names the one secret every version read: while version
+    k still serves, core's clean-up of a failed k+1 must not delete it."""
     api = modal_api_answering(modal_knows(5))
     context = deployments.context(EXAMPLES / "hello", name="svc")
     failed = {"target": "cloud", "running": False, "app_name": "svc", "secret": "deployer-svc"}

@@ -141,7 +141,7 @@ def test_env_reaches_the_solution_and_no_generated_file(
         assert software.run({}) == {"status": "success", "output": {"secret_length": len(secret)}}
         workspace = software.info.adapted_path
         generated = json.loads((workspace / "deployer_modal.json").read_text())
-        assert generated["secret"] == "deployer-secretive"
+        assert generated["secret"] == "deployer-secretive-v1"
         assert generated["secret_keys"] == ["DEPLOYER_TEST_SECRET"]
         for path in files_under(workspace):
             assert secret not in path.read_text(encoding="utf-8", errors="replace"), path

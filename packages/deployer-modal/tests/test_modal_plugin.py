@@ -175,11 +175,13 @@ def test_gpu_strings(given, gpu) -> None:
     assert settings.modal_gpu(given) == gpu
 
 
-def test_secret_names_fit_modal() -> None:
-    assert settings.secret_name("sol") == "deployer-sol"
-    long = settings.secret_name("x" * 63)
-    assert len(long) <= 64 and long.startswith("deployer-xxx")
-    assert long != settings.secret_name("x" * 62 + "y")
+def test_secret_names_fit_modal_one_per_version() -> None:
+    assert settings.secret_name("sol") == "deployer-sol-v1"
+    assert settings.secret_name("sol", 12) == "deployer-sol-v12"
+    long = settings.secret_name("x" * 63, 123)
+    assert len(long) <= 64 and long.startswith("deployer-xxx") and long.endswith("-v123")
+    assert long != settings.secret_name("x" * 62 + "y", 123)
+    assert long != settings.secret_name("x" * 63, 124)
 
 
 def test_settings_hold_no_secret_values(tmp_path: Path) -> None:

@@ -66,13 +66,16 @@ def modal_gpu(value: str | None) -> str | None:
     return text
 
 
-def secret_name(deployment: str) -> str:
-    """The Modal secret holding this deployment's env; Modal names are at most 64 characters."""
-    name = f"deployer-{deployment}"
+def secret_name(deployment: str, version: int = 1) -> str:
+    """The Modal secret holding one version's env. Each version has its own, so deploying
+    k+1 with another --env leaves what k reads alone until k+1 serves (and a rollback to k
+    brings k's env back). Modal names are at most 64 characters."""
+    suffix = f"-v{version}"
+    name = f"deployer-{deployment}{suffix}"
     if len(name) <= 64:
         return name
     digest = hashlib.sha256(deployment.encode()).hexdigest()[:8]
-    return f"deployer-{deployment[:45]}-{digest}"
+    return f"deployer-{deployment[: 45 - len(suffix)]}-{digest}{suffix}"
 
 
 def build(context: RunnerContext) -> dict[str, Any]:
@@ -85,7 +88,7 @@ def build(context: RunnerContext) -> dict[str, Any]:
         "memory": memory_mib(resources.memory),
         "timeout": max(1, min(MAX_TIMEOUT, math.ceil(context.run_timeout))),
         "startup_timeout": max(1, min(MAX_TIMEOUT, math.ceil(context.startup_timeout))),
-        "secret": secret_name(context.name) if context.env else None,
+        "secret": secret_name(context.name, context.version) if context.env else None,
         "secret_keys": sorted(context.env),
         "environment": environment,
     }

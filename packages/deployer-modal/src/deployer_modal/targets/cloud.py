@@ -9,6 +9,7 @@ process run, stop, start and remove it. Every SDK call goes through `deployer_mo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from deployer_modal.availability import missing_credentials
 from deployer_modal.targets.common import ModalRunner, raised
 
 DEPLOY_LOG = "deploy.log"
+VERSION_SECRET = re.compile(r"-v\d+$")  # versions' own secrets; before, one served them all
 WEB_CONNECT_TIMEOUT = 30.0
 STREAM_STATUSES = ("item", "success", "error")
 TOKEN_HINT = (
@@ -209,15 +211,17 @@ class ModalCloudRunner(ModalRunner):
         self.mark_stopped()
 
     def remove(self) -> None:
-        """Stop, then delete the deployment's Modal secret, unless another version of the
-        app is live on Modal and still reads it (a redeploy that failed)."""
+        """Stop, then delete this version's Modal secret. A record from before versions
+        named one secret for every version: that one stays while the app is live on Modal
+        (a failed redeploy's clean-up must not take the serving version's env away)."""
         self.stop()
         secret = self.state.get("secret")
         if not secret:
             return
         self._require_modal("remove the secret of")
         try:
-            live = sdk.live_app(self.app_name, self.environment)
+            shared = not VERSION_SECRET.search(secret)
+            live = sdk.live_app(self.app_name, self.environment) if shared else None
             if live is None or not live.deployed:
                 sdk.delete_secret(secret, self.environment)
         except Exception as exc:
@@ -354,7 +358,7 @@ class ModalCloudRunner(ModalRunner):
 
     def _deploy_app(self, app: Any) -> None:
         ctx = self.context
-        secret = workspace.secret_name(ctx.name)
+        secret = workspace.secret_name(ctx.name, ctx.version)
         try:
             previous = sdk.live_app(self.app_name, self.environment)  # serving until replaced
             own = self.state["variant"] != "author"  # the author's app names its own secrets
