@@ -110,13 +110,16 @@ def load(
     *,
     spec: EntrySpec | None = None,
     entrypoint: str | None = None,
+    kind: str | None = None,
     start: bool = True,
 ) -> Loaded:
     """Resolve the entry point of `workspace/deployer_entry.json` (or `spec`), started.
 
     `workspace` goes on sys.path (the working directory is left alone: the host owns it);
-    `entrypoint` replaces the spec's, e.g. with the module under another name. Raises the
-    loader's LoadError/ImportFailed, or whatever the solution's setup raises.
+    `entrypoint` replaces the spec's, e.g. with the module under another name; `kind` its
+    entry kind, when the host was told to take it otherwise (a graph factory called as a plain
+    function). Raises the loader's LoadError/ImportFailed, or whatever the solution's setup
+    raises.
     """
     root = pathlib.Path(workspace).resolve() if workspace is not None else None
     if root is not None and str(root) not in sys.path:
@@ -127,6 +130,8 @@ def load(
         spec = read_spec(root / SPEC_FILE)
     if entrypoint:
         spec = dataclasses.replace(spec, entrypoint=entrypoint)
+    if kind:
+        spec = dataclasses.replace(spec, entry_kind=kind)
     loaded = Loaded(resolve(spec))
     return loaded.start() if start else loaded
 
