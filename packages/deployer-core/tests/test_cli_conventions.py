@@ -4,6 +4,7 @@ protocol, and the global -q/--quiet and -v/--verbose levels."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -101,3 +102,39 @@ def test_quiet_and_verbose(local_home: Path) -> None:
         runner.invoke(main, ["rm", "v"])
     missing = runner.invoke(main, ["-v", "status", "nope"])
     assert missing.exit_code == 4 and "cause:" not in missing.output
+
+
+def test_stop_start_and_rm_take_several_names(local_home: Path) -> None:
+    """Each name is tried in turn: one that does not exist is reported in one line, the others
+    are still acted on, and the exit code is the first failure's."""
+    root = local_home / "sol"
+    root.mkdir()
+    (root / "main.py").write_text("def predict(name):\n    return name\n")
+    runner = CliRunner()
+    for name in ("one", "two"):
+        made = runner.invoke(
+            main, ["-q", "deploy", str(root), "--strategy", "local", "--name", name]
+        )
+        assert made.exit_code == 0, made.output
+    try:
+        stopped = runner.invoke(main, ["stop", "one", "ghost", "two", "one"])
+        assert stopped.exit_code == 4, stopped.output  # the missing deployment's code
+        assert stopped.output.count("stopped one") == 1 and "stopped two" in stopped.output
+        assert "error: no deployment named 'ghost'" in stopped.output, stopped.output
+        assert "Traceback" not in stopped.output
+        listed = runner.invoke(main, ["ls", "--json"])
+        states = {row["name"]: row["status"] for row in json.loads(listed.output)}
+        assert states == {"one": "stopped", "two": "stopped"}, states
+        started = runner.invoke(main, ["start", "one", "two"])
+        assert started.exit_code == 0, started.output
+        assert (
+            "started one at http://127.0.0.1:" in started.output and "started two" in started.output
+        )
+        assert runner.invoke(main, ["run", "two", '{"name": "x"}']).exit_code == 0
+        removed = runner.invoke(main, ["rm", "ghost", "one", "two"])
+        assert removed.exit_code == 4 and "removed one" in removed.output, removed.output
+        assert "removed two" in removed.output
+        assert json.loads(runner.invoke(main, ["ls", "--json"]).output) == []
+        assert runner.invoke(main, ["rm"]).exit_code == 2  # at least one name
+    finally:
+        runner.invoke(main, ["rm", "one", "two"])

@@ -65,6 +65,24 @@ def note(text: str) -> None:
         click.echo(text, err=True)
 
 
+def report_error(exc: Exception) -> int:
+    """Print one of deployer's errors (or pydantic's) as one readable line, with its hint and,
+    under -v, the line it came from; return the exit code it carries."""
+    from pydantic import ValidationError
+
+    from deployer.errors import usage_error_from
+
+    error = usage_error_from(exc) if isinstance(exc, ValidationError) else exc
+    click.echo(f"error: {error.message}", err=True)
+    if error.hint:
+        click.echo(f"hint: {error.hint}", err=True)
+    cause = exc.__cause__
+    if cause is not None and verbosity() > 0:  # -v: what it came from, still one line
+        text = str(cause).strip().splitlines()
+        click.echo(f"cause: {type(cause).__name__}: {text[0] if text else ''}", err=True)
+    return error.exit_code
+
+
 def handle_errors(func: F) -> F:
     """Turn deployer's errors (and pydantic's) into one readable line and a meaningful exit."""
 
@@ -72,25 +90,33 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from pydantic import ValidationError
 
-        from deployer.errors import DeployerError, usage_error_from
+        from deployer.errors import DeployerError
 
         try:
             return func(*args, **kwargs)
         except (DeployerError, ValidationError) as exc:
-            error = usage_error_from(exc) if isinstance(exc, ValidationError) else exc
-            click.echo(f"error: {error.message}", err=True)
-            if error.hint:
-                click.echo(f"hint: {error.hint}", err=True)
-            cause = exc.__cause__
-            if cause is not None and verbosity() > 0:  # -v: what it came from, still one line
-                text = str(cause).strip().splitlines()
-                click.echo(f"cause: {type(cause).__name__}: {text[0] if text else ''}", err=True)
-            sys.exit(error.exit_code)
+            sys.exit(report_error(exc))
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+def for_each_name(names: tuple[str, ...], action: Callable[[str], None]) -> None:
+    """Run `action` on every name given (each once, in order), going on past one that fails,
+    as `docker rm a b` does; exit with the first failure's code once all have been tried."""
+    from deployer.errors import DeployerError
+
+    first_failure = 0
+    for name in dict.fromkeys(names):
+        try:
+            action(name)
+        except DeployerError as exc:
+            code = report_error(exc)
+            first_failure = first_failure or code
+    if first_failure:
+        sys.exit(first_failure)
 
 
 def make_factory() -> DeploymentFactory:

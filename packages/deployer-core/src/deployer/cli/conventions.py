@@ -27,9 +27,9 @@ EXAMPLES: dict[str, list[str]] = {
     "ls": ["deployer ls", "deployer ls --json"],
     "logs": ["deployer logs api --tail 5", "deployer logs api -f", "deployer logs api --since 10m"],
     "agents": ["deployer agents", "deployer agents --json"],
-    "stop": ["deployer stop api"],
-    "start": ["deployer start api"],
-    "rm": ["deployer rm api", "deployer rm api --force"],
+    "stop": ["deployer stop api", "deployer stop api worker"],
+    "start": ["deployer start api", "deployer start api worker"],
+    "rm": ["deployer rm api", "deployer rm api old-api --force"],
     "new-strategy": ["deployer new-strategy ray ./plugins --summary 'Serve on Ray'"],
     "cache": ["deployer cache ls", "deployer cache prune --older-than 30"],
     "cache ls": ["deployer cache ls", "deployer cache ls --json"],
@@ -58,7 +58,11 @@ def finish(group: click.Group, prefix: str = "") -> None:
         if examples and not command.epilog:
             command.epilog = "\b\nExamples:\n" + "\n".join(f"  {line}" for line in examples)
         for param in command.params:
-            if name in NAME_COMMANDS and param.name == "name" and isinstance(param, click.Argument):
+            if (
+                name in NAME_COMMANDS
+                and param.name in ("name", "names")
+                and isinstance(param, click.Argument)
+            ):
                 _with_completion(param, complete_deployments)
             if param.name == "strategy" and isinstance(param, click.Option):
                 _with_completion(param, complete_strategies)

@@ -22,6 +22,7 @@ import click
 from deployer.cli.common import (
     allowed_strategies,
     emit_json,
+    for_each_name,
     handle_errors,
     make_factory,
     note,
@@ -550,39 +551,54 @@ def agents(model: str | None, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("name")
+@click.argument("names", metavar="NAME...", nargs=-1, required=True)
 @handle_errors
-def stop(name: str) -> None:
-    """Stop deployment NAME (it can be started again)."""
-    make_factory().attach(name).stop()
-    click.echo(f"stopped {name}")
+def stop(names: tuple[str, ...]) -> None:
+    """Stop each deployment NAME (it can be started again)."""
+    factory = make_factory()
+
+    def stop_one(name: str) -> None:
+        factory.attach(name).stop()
+        click.echo(f"stopped {name}")
+
+    for_each_name(names, stop_one)
 
 
 @main.command()
-@click.argument("name")
+@click.argument("names", metavar="NAME...", nargs=-1, required=True)
 @handle_errors
-def start(name: str) -> None:
-    """Start a stopped (or crashed) deployment NAME again."""
-    software = make_factory().attach(name)
-    with progress_spinner(True) as progress:
-        progress(f"starting {name}")
-        software.runner.context.progress = progress
-        started = software.start()
-    endpoint = f" at {software.endpoint}" if software.endpoint else ""
-    click.echo(f"{'started' if started else 'already running:'} {name}{endpoint}")
+def start(names: tuple[str, ...]) -> None:
+    """Start each stopped (or crashed) deployment NAME again."""
+    factory = make_factory()
+
+    def start_one(name: str) -> None:
+        software = factory.attach(name)
+        with progress_spinner(True) as progress:
+            progress(f"starting {name}")
+            software.runner.context.progress = progress
+            started = software.start()
+        endpoint = f" at {software.endpoint}" if software.endpoint else ""
+        click.echo(f"{'started' if started else 'already running:'} {name}{endpoint}")
+
+    for_each_name(names, start_one)
 
 
 @main.command()
-@click.argument("name")
+@click.argument("names", metavar="NAME...", nargs=-1, required=True)
 @click.option("--force", is_flag=True, help="Drop the record even if the strategy cannot load.")
 @handle_errors
-def rm(name: str, force: bool) -> None:
-    """Stop and remove deployment NAME with its workspace and logs."""
-    survivors = make_factory().remove(name, force=force)
-    click.echo(f"removed {name}")
-    if survivors:
-        pids = ", ".join(str(pid) for pid in survivors)
-        click.echo(f"warning: could not stop processes {pids} of {name}", err=True)
+def rm(names: tuple[str, ...], force: bool) -> None:
+    """Stop and remove each deployment NAME with its workspace and logs."""
+    factory = make_factory()
+
+    def remove_one(name: str) -> None:
+        survivors = factory.remove(name, force=force)
+        click.echo(f"removed {name}")
+        if survivors:
+            pids = ", ".join(str(pid) for pid in survivors)
+            click.echo(f"warning: could not stop processes {pids} of {name}", err=True)
+
+    for_each_name(names, remove_one)
 
 
 @main.command(name="new-strategy")
