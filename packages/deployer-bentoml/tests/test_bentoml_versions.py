@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,6 +17,7 @@ from bentoml_support import BENTOML_MISSING, HAS_BENTOML, wait_until
 from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError
 from deployer.plugin import is_alive
+from deployer.testing import SteadyCalls
 
 pytestmark = [
     pytest.mark.real,
@@ -30,33 +30,15 @@ def version_files(reply: str, extra: str = "") -> dict[str, str]:
     return {"main.py": f"{extra}\ndef predict(name: str):\n    return {{'{reply}': name}}\n"}
 
 
-class SteadyCalls:
-    """Calls the deployment through one handle, back to back, until stopped (as a client of
-    a live service would), keeping every answer."""
+def steady_calls(name: str) -> SteadyCalls:
+    """Calls through one handle, back to back, as a client of the live service would."""
+    handle = deployer.attach(name)
+    return SteadyCalls(lambda: handle.run({"name": "x"}))
 
-    def __init__(self, name: str) -> None:
-        self.handle = deployer.attach(name)
-        self.results: list[dict[str, Any]] = []
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._call, daemon=True)
 
-    def _call(self) -> None:
-        while not self._done.is_set():
-            self.results.append(self.handle.run({"name": "x"}))
-
-    def __enter__(self) -> SteadyCalls:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join(60)
-
-    def failed(self) -> list[dict[str, Any]]:
-        return [r for r in self.results if r.get("status") != "success"]
-
-    def answers(self) -> set[str]:
-        return {next(iter(r["output"])) for r in self.results if r.get("status") == "success"}
+def answers(calls: SteadyCalls) -> set[str]:
+    """Which versions answered (each replies with its own key)."""
+    return {next(iter(output)) for output in calls.outputs()}
 
 
 class Follower:
@@ -98,13 +80,13 @@ def test_redeploy_without_failed_calls_then_rollback_and_keep(deployments, regis
     try:
         assert wait_until(lambda: "POST" in follower.text())  # it follows version 1's log
         deployments.solution("svc", version_files("v2"))
-        with SteadyCalls("svc") as calls:
+        with steady_calls("svc") as calls:
             wait_until(lambda: len(calls.results) >= 5)
             second = deployments.deploy(root, name="svc")
             count = len(calls.results)
             wait_until(lambda: len(calls.results) >= count + 5)
         assert calls.failed() == [] and len(calls.results) >= 10
-        assert calls.answers() == {"v1", "v2"}  # served by k, then by k+1, nothing in between
+        assert answers(calls) == {"v1", "v2"}  # served by k, then by k+1, nothing in between
         assert second.version == 2
         assert second.runner.state["port"] != old_port
         assert second.info.adapted_path != old_workspace
@@ -143,14 +125,14 @@ def test_a_failing_new_version_keeps_the_old_one_serving(deployments, registry):
     pid = first.runner.state["pid"]
     broken = "import time\ntime.sleep(2)\nraise RuntimeError('broken v2')"
     deployments.solution("svc", version_files("bad", extra=broken))
-    with SteadyCalls("svc") as calls:
+    with steady_calls("svc") as calls:
         wait_until(lambda: len(calls.results) >= 3)
         with pytest.raises(DeployFailedError) as failed:
             deployments.deploy(root, name="svc", startup_timeout=90)
     message = failed.value.message
     assert "version 2 of 'svc' failed, so svc stays on version 1 (still serving)" in message
     assert "RuntimeError: broken v2" in message
-    assert calls.failed() == [] and calls.answers() == {"good"}
+    assert calls.failed() == [] and answers(calls) == {"good"}
     assert is_alive(pid)
     assert deployer.attach("svc").run({"name": "after"})["output"] == {"good": "after"}
     history = {r.version: r for r in DeploymentFactory(registry).store.versions("svc")}

@@ -15,6 +15,7 @@ from deployer.deployment.factory import DeploymentFactory
 from deployer.deployment.versions import rollback
 from deployer.errors import DeployFailedError
 from deployer.plugin import is_alive
+from deployer.testing import SteadyCalls
 from langgraph_support import require_dev, write_solution
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
@@ -25,49 +26,35 @@ def solution(root: Path, reply: str, extra: str = "") -> Path:
     return write_solution(root, {"main.py": code})
 
 
-@pytest.fixture
-def cleanup():
-    """Remove every deployment the test made (all versions, all servers)."""
-    yield
-    factory = DeploymentFactory()
-    for name in factory.store.names():
-        factory.remove(name, force=True)
-
-
-def test_versions_on_langgraph_dev_under_a_steady_stream(tmp_path, cleanup) -> None:
+def test_versions_on_langgraph_dev_under_a_steady_stream(tmp_path, remove_deployments) -> None:
     require_dev()
     root = solution(tmp_path / "sol", "v1")
     first = deployer.deploy(root, "langgraph", name="lgv", target="dev")
     assert first.run({"name": "a"}) == {"status": "success", "output": {"v1": "a"}}
     first_pid, first_port = first.runner.state["pid"], first.runner.state["port"]
-    results: list[dict] = []
     followed: list[str] = []
     done = threading.Event()
-
-    def call_steadily() -> None:
-        while not done.is_set():
-            results.append(deployer.attach("lgv").run({"name": "x"}))
 
     def follow() -> None:
         for chunk in deployer.attach("lgv").follow_logs(tail=0, poll=0.2, until=done.is_set):
             followed.append(chunk)
 
-    threads = [threading.Thread(target=call_steadily), threading.Thread(target=follow)]
-    for thread in threads:
-        thread.start()
+    follower = threading.Thread(target=follow)
+    follower.start()
     try:
-        solution(root, "v2")
-        second = deployer.deploy(root, "langgraph", name="lgv", target="dev")
-        switched_at = len(results)
-        # version 3's module raises on import: its server never serves the graph
-        solution(root, "v3", extra="raise RuntimeError('broken v3')")
-        with pytest.raises(DeployFailedError) as failed:
-            deployer.deploy(root, "langgraph", name="lgv", target="dev", startup_timeout=120)
-        after_failure = deployer.attach("lgv").run({"name": "y"})
+        with SteadyCalls(lambda: deployer.attach("lgv").run({"name": "x"})) as calls:
+            solution(root, "v2")
+            second = deployer.deploy(root, "langgraph", name="lgv", target="dev")
+            switched_at = len(calls.results)
+            # version 3's module raises on import: its server never serves the graph
+            solution(root, "v3", extra="raise RuntimeError('broken v3')")
+            with pytest.raises(DeployFailedError) as failed:
+                deployer.deploy(root, "langgraph", name="lgv", target="dev", startup_timeout=120)
+            after_failure = deployer.attach("lgv").run({"name": "y"})
     finally:
         done.set()
-        for thread in threads:
-            thread.join(60)
+        follower.join(60)
+    results = calls.results
     failures = [r for r in results if r["status"] != "success"]
     assert failures == [] and switched_at >= 2, failures[:3]
     outputs = [r["output"] for r in results]

@@ -18,7 +18,9 @@ from deployer.deployment.state import StateStore
 from deployer.deployment.versions import rollback
 from deployer.errors import DeployFailedError, StateError, UsageError
 from deployer.paths import deployer_home, workspaces_dir
-from deployer.testing import write_solution
+from deployer.testing import SteadyCalls, write_solution
+
+pytestmark = pytest.mark.usefixtures("remove_deployments")  # every deployment, all versions
 
 
 def solution(root: Path, reply: str, extra: str = "") -> Path:
@@ -27,20 +29,11 @@ def solution(root: Path, reply: str, extra: str = "") -> Path:
     )
 
 
-@pytest.fixture
-def cleanup():
-    """Remove every deployment the test made (all versions, all processes)."""
-    yield
-    factory = DeploymentFactory()
-    for name in factory.store.names():
-        factory.remove(name, force=True)
-
-
 def alive(pid: int | None) -> bool:
     return bool(pid) and psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
 
 
-def test_redeploy_makes_a_new_version_beside_the_old_then_stops_it(tmp_path, cleanup) -> None:
+def test_redeploy_makes_a_new_version_beside_the_old_then_stops_it(tmp_path) -> None:
     root = solution(tmp_path / "sol", "v1")
     first = deployer.deploy(root, "local", name="svc")
     assert first.version == 1 and first.run({"name": "a"})["output"] == {"v1": "a"}
@@ -62,26 +55,15 @@ def test_redeploy_makes_a_new_version_beside_the_old_then_stops_it(tmp_path, cle
     assert history[0].info.source_hash != history[1].info.source_hash
 
 
-def test_a_failing_new_version_leaves_the_old_one_serving(tmp_path, cleanup) -> None:
+def test_a_failing_new_version_leaves_the_old_one_serving(tmp_path) -> None:
     root = solution(tmp_path / "sol", "good")
     deployer.deploy(root, "local", name="svc")
     # version 2 loads for a while, then fails: calls made meanwhile must reach version 1
     solution(root, "bad", extra="import time\ntime.sleep(2)\nraise RuntimeError('broken v2')")
-    results: list[dict] = []
-    done = threading.Event()
-
-    def call_steadily() -> None:
-        while not done.is_set():
-            results.append(deployer.attach("svc").run({"name": "x"}))
-
-    caller = threading.Thread(target=call_steadily)
-    caller.start()
-    try:
-        with pytest.raises(DeployFailedError) as failed:
-            deployer.deploy(root, "local", name="svc", startup_timeout=60)
-    finally:
-        done.set()
-        caller.join(30)
+    steady = SteadyCalls(lambda: deployer.attach("svc").run({"name": "x"}))
+    with steady as calls, pytest.raises(DeployFailedError) as failed:
+        deployer.deploy(root, "local", name="svc", startup_timeout=60)
+    results = calls.results
     message = failed.value.message
     assert "version 2 of 'svc' failed, so svc stays on version 1 (still serving)" in message
     assert "broken v2" in message or "RuntimeError" in message
@@ -98,7 +80,7 @@ def test_a_failing_new_version_leaves_the_old_one_serving(tmp_path, cleanup) -> 
     assert (2, "failed") in events and (1, "ready") in events
 
 
-def test_rollback_brings_the_previous_version_back_health_first(tmp_path, cleanup) -> None:
+def test_rollback_brings_the_previous_version_back_health_first(tmp_path) -> None:
     root = solution(tmp_path / "sol", "v1")
     factory = DeploymentFactory()
     deployer.deploy(root, "local", name="svc")
@@ -117,7 +99,7 @@ def test_rollback_brings_the_previous_version_back_health_first(tmp_path, cleanu
         rollback(factory, "svc", to=9)
 
 
-def test_keep_removes_older_versions_with_their_workspaces(tmp_path, cleanup) -> None:
+def test_keep_removes_older_versions_with_their_workspaces(tmp_path) -> None:
     root = solution(tmp_path / "sol", "v1")
     workspaces = [deployer.deploy(root, "local", name="svc").info.adapted_path]
     for reply in ("v2", "v3"):
@@ -129,7 +111,7 @@ def test_keep_removes_older_versions_with_their_workspaces(tmp_path, cleanup) ->
         rollback(DeploymentFactory(), "svc", to=1)
 
 
-def test_a_record_from_before_versions_reads_as_version_one(tmp_path, cleanup) -> None:
+def test_a_record_from_before_versions_reads_as_version_one(tmp_path) -> None:
     root = solution(tmp_path / "sol", "v1")
     deployer.deploy(root, "local", name="old")
     store = StateStore()
@@ -144,7 +126,7 @@ def test_a_record_from_before_versions_reads_as_version_one(tmp_path, cleanup) -
     assert [r.version for r in store.versions("old")] == [1, 2]
 
 
-def test_two_redeploys_at_once_one_wins_the_other_is_refused(tmp_path, cleanup) -> None:
+def test_two_redeploys_at_once_one_wins_the_other_is_refused(tmp_path) -> None:
     root = solution(tmp_path / "sol", "v1")
     deployer.deploy(root, "local", name="svc")
     slow = solution(tmp_path / "slow", "slow", extra="import time\ntime.sleep(3)")
@@ -169,7 +151,7 @@ def test_two_redeploys_at_once_one_wins_the_other_is_refused(tmp_path, cleanup) 
     assert deployer.attach("svc").run({"name": "z"})["output"] == {"slow": "z"}
 
 
-def test_doctor_keeps_old_versions_and_cleans_a_killed_redeploy(tmp_path, cleanup) -> None:
+def test_doctor_keeps_old_versions_and_cleans_a_killed_redeploy(tmp_path) -> None:
     import subprocess
     import sys
 

@@ -5,9 +5,7 @@ versions is tested up to Modal's API in test_modal_cloud_path.py.)"""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,7 +14,9 @@ from deployer.deployment.factory import DeploymentFactory
 from deployer.deployment.state import StateStore
 from deployer.deployment.versions import rollback
 from deployer.errors import DeployFailedError
-from deployer.testing import write_solution
+from deployer.testing import SteadyCalls, write_solution
+
+pytestmark = pytest.mark.usefixtures("remove_deployments")  # every deployment, all versions
 
 
 def solution(root: Path, reply: str, extra: str = "") -> Path:
@@ -26,45 +26,15 @@ def solution(root: Path, reply: str, extra: str = "") -> Path:
     )
 
 
-@pytest.fixture
-def cleanup():
-    yield
-    factory = DeploymentFactory()
-    for name in factory.store.names():
-        factory.remove(name, force=True)
-
-
-class SteadyCalls:
-    """Calls through one handle, one after another, until stopped: what a client does."""
-
-    def __init__(self, software: Any) -> None:
-        self.results: list[dict[str, Any]] = []
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._call, args=(software,))
-
-    def _call(self, software: Any) -> None:
-        while not self._done.is_set():
-            self.results.append(software.run({"name": "x"}))
-
-    def __enter__(self) -> SteadyCalls:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join(30)
-
-
-def test_redeploy_under_steady_calls_fails_none(tmp_path, cleanup) -> None:
+def test_redeploy_under_steady_calls_fails_none(tmp_path) -> None:
     root = solution(tmp_path / "sol", "v1")
     first = deployer.deploy(root, "modal", name="svc", target="local")
     solution(root, "v2")
-    with SteadyCalls(first) as calls:
+    with SteadyCalls(lambda: first.run({"name": "x"})) as calls:
         second = deployer.deploy(root, "modal", name="svc", target="local")
     assert second.version == 2
-    failed = [r for r in calls.results if r["status"] != "success"]
-    assert calls.results and failed == []
-    answers = [r["output"] for r in calls.results]
+    assert calls.results and calls.failed() == []
+    answers = calls.outputs()
     assert answers[0] == {"v1": "x"}
     assert {"v1", "v2"} >= {key for answer in answers for key in answer}
     # the handle of version 1 follows the name to version 2 (version 1 was stopped)
@@ -75,11 +45,12 @@ def test_redeploy_under_steady_calls_fails_none(tmp_path, cleanup) -> None:
     ]
 
 
-def test_a_failing_version_keeps_the_old_one_serving_then_rollback(tmp_path, cleanup) -> None:
+def test_a_failing_version_keeps_the_old_one_serving_then_rollback(tmp_path) -> None:
     root = solution(tmp_path / "sol", "good")
     live = deployer.deploy(root, "modal", name="svc", target="local")
     solution(root, "bad", extra="raise RuntimeError('broken v2')")
-    with SteadyCalls(live) as calls, pytest.raises(DeployFailedError) as failed:
+    steady = SteadyCalls(lambda: live.run({"name": "x"}))
+    with steady as calls, pytest.raises(DeployFailedError) as failed:
         deployer.deploy(root, "modal", name="svc", target="local")
     assert "version 2 of 'svc' failed, so svc stays on version 1 (still serving)" in (
         failed.value.message
@@ -97,7 +68,7 @@ def test_a_failing_version_keeps_the_old_one_serving_then_rollback(tmp_path, cle
     assert deployer.attach("svc").readiness().state == "ready"
 
 
-def test_cli_rollback_and_stop_reach_a_process_that_holds_the_app(tmp_path, cleanup) -> None:
+def test_cli_rollback_and_stop_reach_a_process_that_holds_the_app(tmp_path) -> None:
     """The app lives in each caller's process: what `deployer rollback` and `deployer stop`
     do in another process reaches a handle held here."""
     import json

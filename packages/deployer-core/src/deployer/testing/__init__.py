@@ -8,9 +8,10 @@ A strategy package gets a ready test suite against itself by subclassing `Confor
         strategy = "mystrategy"
         round_trip_options = {"mode": "fast"}   # None: this strategy cannot run here
 
-The fixtures `deployer_home`, `registry`, `deployer_strategy` and `deployments` come with
-core's pytest plugin (`deployer.testing.fixtures`). Names load on first use, so the plugin,
-active in every pytest run where deployer-core is installed, stays cheap.
+The fixtures `deployer_home`, `registry`, `deployer_strategy`, `deployments` and
+`remove_deployments` come with core's pytest plugin (`deployer.testing.fixtures`); `SteadyCalls`
+keeps calling a deployment while it changes. Names load on first use, so the plugin, active
+in every pytest run where deployer-core is installed, stays cheap.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ _LAZY = {
     "write_reference_solution": "deployer.testing.conformance",
     "Deployments": "deployer.testing.fixtures",
     "write_solution": "deployer.testing.fixtures",
+    "SteadyCalls": "deployer.testing.steady",
 }
 
 __all__ = list(_LAZY)

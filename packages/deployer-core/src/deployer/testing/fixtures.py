@@ -110,6 +110,18 @@ def deployer_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture
+def remove_deployments() -> Iterator[None]:
+    """After the test, every deployment of the current DEPLOYER_HOME is removed with all its
+    versions and processes, also when the test failed half-way through a redeploy."""
+    yield
+    from deployer.deployment.factory import DeploymentFactory
+
+    factory = DeploymentFactory()
+    for name in factory.store.names():
+        factory.remove(name, force=True)
+
+
 @pytest.fixture(scope="session")
 def deployer_strategy() -> str | None:
     """The strategy under test; a package's conftest overrides it. None: every installed one."""

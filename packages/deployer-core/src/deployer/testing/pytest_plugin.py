@@ -6,7 +6,7 @@ a missing component cannot pass silently. Strategy packages outside this reposit
 same behaviour for the conformance kit (`deployer.testing.ConformanceSuite`).
 
 It also ships the fixtures every strategy package needs (`deployer_home`, `registry`,
-`deployer_strategy`, `deployments`: see `deployer.testing.fixtures`).
+`deployer_strategy`, `deployments`, `remove_deployments`: see `deployer.testing.fixtures`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from deployer.testing.fixtures import (  # noqa: F401  (fixtures are found by na
     deployer_strategy,
     deployments,
     registry,
+    remove_deployments,
 )
 
 
