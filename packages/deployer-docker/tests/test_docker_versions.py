@@ -11,9 +11,7 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,9 @@ from deployer.deployment.factory import DeploymentFactory
 from deployer.deployment.state import StateStore
 from deployer.deployment.versions import rollback
 from deployer.errors import DeployFailedError
-from docker_support import Cli, Engine, write_solution
+from deployer.plugin import free_port
+from deployer.testing import SteadyCalls
+from docker_support import EXAMPLES, Cli, Engine, write_solution
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
@@ -35,33 +35,9 @@ def solution(root: Path, reply: str, extra: str = "") -> Path:
     )
 
 
-class Caller:
-    """Calls the name (a fresh attach each time, as another process would) until stopped."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.results: list[dict[str, Any]] = []
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self) -> None:
-        while not self.done.is_set():
-            try:
-                self.results.append(deployer.attach(self.name).run({"name": "x"}))
-            except Exception as exc:  # counted as a failed call
-                self.results.append({"status": "error", "error": repr(exc)})
-            time.sleep(0.05)
-
-    def __enter__(self) -> Caller:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.done.set()
-        self.thread.join(60)
-
-    def failed(self) -> list[dict[str, Any]]:
-        return [r for r in self.results if r.get("status") != "success"]
+def steady_calls(name: str) -> SteadyCalls:
+    """Calls the name with a fresh attach each time, as another process would."""
+    return SteadyCalls(lambda: deployer.attach(name).run({"name": "x"}), pause=0.05)
 
 
 def engine_objects(engine: Engine, name: str) -> tuple[list[Any], set[str]]:
@@ -78,11 +54,8 @@ def engine_objects(engine: Engine, name: str) -> tuple[list[Any], set[str]]:
 
 
 @pytest.fixture
-def cleanup(docker_engine: Engine) -> Iterator[None]:
-    yield
-    factory = DeploymentFactory()
-    for name in factory.store.names():
-        factory.remove(name, force=True)
+def cleanup(docker_engine: Engine, remove_deployments: None) -> None:
+    """Every deployment is removed after the test, while the engine is still up."""
 
 
 def test_versions_redeploy_fail_rollback_prune(
@@ -97,12 +70,12 @@ def test_versions_redeploy_fail_rollback_prune(
 
     # k+1 beside k, under a steady stream of calls: none fails
     solution(root, "v2")
-    with Caller("svc") as during:
+    with steady_calls("svc") as during:
         time.sleep(0.5)
         second = deployer.deploy(root, "docker", name="svc", **options)
         time.sleep(0.5)
     assert len(during.results) > 10 and during.failed() == []
-    outputs = [r["output"] for r in during.results]
+    outputs = during.outputs()
     assert {"v1": "x"} in outputs and outputs[-1] == {"v2": "x"}
     two = dict(second.runner.state)
     assert second.version == 2 and two["image_tag"] == "deployer/svc:v2"
@@ -116,7 +89,7 @@ def test_versions_redeploy_fail_rollback_prune(
 
     # k+1 whose entry point fails at import: k keeps serving, during and after
     solution(root, "bad", extra="import time\ntime.sleep(3)\nraise RuntimeError('broken v3')")
-    with Caller("svc") as meanwhile, pytest.raises(DeployFailedError) as failed:
+    with steady_calls("svc") as meanwhile, pytest.raises(DeployFailedError) as failed:
         deployer.deploy(root, "docker", name="svc", startup_timeout=120, **options)
     assert "version 3 of 'svc' failed, so svc stays on version 2 (still serving)" in str(
         failed.value
@@ -221,3 +194,29 @@ def read_until(stream: Any, marker: str, timeout: float = 600) -> str:
         if marker in line:
             return "".join(seen)
     raise AssertionError(f"{marker!r} never came; output:\n{''.join(seen)}")
+
+
+def test_a_fixed_host_port_is_refused_for_the_next_version_in_one_line(
+    docker_engine: Engine, cleanup: None
+) -> None:
+    """The solution's own Dockerfile with a fixed container_port on the host network: version 2
+    would listen on the host port version 1 holds. The redeploy says so, with the way out,
+    before it creates a container, and version 1 keeps serving."""
+    port = free_port()
+    docker_engine.tags.update({"deployer/fixed:v1", "deployer/fixed:v2"})
+    options = docker_engine.options(
+        network_mode="host", container_port=port, predict_path="/predict", health_path="/healthz"
+    )
+    first = deployer.deploy(EXAMPLES / "docker_webapp", "docker", name="fixed", **options)
+    assert first.runner.state["port"] == port
+    with pytest.raises(DeployFailedError) as refused:
+        deployer.deploy(EXAMPLES / "docker_webapp", "docker", name="fixed", **options)
+    message = str(refused.value)
+    assert f"port {port} (--option container_port) is already in use" in message, message
+    assert "version 1 of fixed may still be listening there" in message
+    assert "network_mode=bridge" in (refused.value.hint or "")
+    live = deployer.attach("fixed")
+    assert live.version == 1
+    assert live.run({"text": "still one"})["output"]["words"] == 2
+    containers, _ = engine_objects(docker_engine, "fixed")
+    assert [c.id for c in containers] == [first.runner.state["container_id"]]

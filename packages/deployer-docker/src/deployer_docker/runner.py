@@ -47,6 +47,7 @@ from deployer.plugin import (
     success,
     tail_lines,
 )
+from deployer.plugin import port_taken as listened_on
 from deployer_docker import container as ct
 from deployer_docker import sdk, workspace
 from deployer_docker.availability import docker_host, is_local, published_host
@@ -300,6 +301,8 @@ class DockerRunner(Runner):
         if network == "host":
             own_port = int(self.options.get("container_port") or 0)
             port = own_port if not generated and own_port else free_port()
+            if port == own_port and local and listened_on(port):
+                raise self._host_port_in_use(port)
             bind = "127.0.0.1" if local else "0.0.0.0"
             env = self._environment(port, bind)
             allowed = [] if local else [f"{host}:{port}"]
@@ -349,6 +352,22 @@ class DockerRunner(Runner):
                 hint=f"full output: deployer logs {self.context.name}",
             ) from None
         return container
+
+    def _host_port_in_use(self, port: int) -> DeployFailedError:
+        """On the host network a fixed container_port is the host's own port, which every
+        version of the name (and anything else on the host) would share."""
+        version = self.context.version
+        holder = (
+            f"version {version - 1} of {self.context.name} may still be listening there"
+            if version and version > 1
+            else "something else on this host listens there"
+        )
+        return DeployFailedError(
+            f"port {port} (--option container_port) is already in use: on the host network "
+            f"the container listens on the host's own port, and {holder}",
+            hint="use --option network_mode=bridge (each version gets its own host port), or "
+            "container_port=0 so the app listens on the free port deployer gives it in $PORT",
+        )
 
     def _create_and_wait(self, client: Any) -> None:
         for attempt in range(PORT_ATTEMPTS):
