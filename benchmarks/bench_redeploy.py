@@ -152,6 +152,7 @@ def dev_round(
     )  # fmt: skip
     latencies: list[float] = []
     by_hand: list[float] = []
+    patience = 120 if strategy == "local" else 900
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -170,8 +171,8 @@ def dev_round(
                 if output == {"reply": f"r{index}"}:
                     latencies.append(time.perf_counter() - saved)
                     break
-                if time.perf_counter() - saved > 120:
-                    raise SystemExit(f"save {index} never answered")
+                if time.perf_counter() - saved > patience:  # an image build takes minutes
+                    raise SystemExit(f"save {index} not answered within {patience} s")
                 time.sleep(0.02)
             time.sleep(1.0)  # let the loop settle before the next save
     finally:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from deployer.runtime import venvs
 from deployer.runtime.venvs import (
     cache_key,
     install_error,
+    interpreter_version,
     normalise_requirement,
     read_dependencies,
 )
@@ -116,3 +118,29 @@ def test_a_layered_environment_without_pip_to_build_it_is_one_clear_line(
     assert "ensurepip" in (failed.value.hint or "")
     cached = home / "cache" / "t-nopip"
     assert not cached.exists() or not any(venvs.is_usable(p) for p in cached.iterdir())
+
+
+def test_deployers_own_interpreter_is_identified_without_a_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache key's interpreter identity for deployer's own Python is read in-process, and
+    is exactly what asking that interpreter in a subprocess gives (so cached environments keep
+    their keys); a symlink to the same binary is the same interpreter, another one is asked."""
+    monkeypatch.setattr(venvs, "_interpreters", {})
+    started: list[list[str]] = []
+    real_run = subprocess.run
+
+    def counting_run(args, *rest, **kwargs):
+        started.append(list(args))
+        return real_run(args, *rest, **kwargs)
+
+    monkeypatch.setattr(venvs.subprocess, "run", counting_run)
+    own = interpreter_version(sys.executable)
+    link = tmp_path / "python-link"
+    link.symlink_to(sys.executable)
+    assert interpreter_version(str(link)) == own  # the same binary, by its real path
+    assert started == []  # neither started a process
+    monkeypatch.setattr(venvs, "_interpreters", {})
+    monkeypatch.setattr(venvs.sys, "executable", "")  # as if deployer ran on another Python
+    assert interpreter_version(str(link)) == own  # asked in a process: the same identity
+    assert len(started) == 1 and started[0][0] == str(link)

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -141,6 +142,10 @@ def read_dependencies(workspace: Path) -> Dependencies:
 
 def interpreter_version(python: str) -> str:
     """The interpreter's identity for the cache key: implementation, full version, real path."""
+    if python not in _interpreters and _same_binary(python, sys.executable):
+        # deployer's own interpreter (the default): no process to start (~0.16 s per deploy)
+        identity = f"{platform.python_implementation()} {sys.version}"
+        _interpreters[python] = " ".join(identity.split()) + " " + os.path.realpath(python)
     if python not in _interpreters:
         code = "import sys, platform; print(platform.python_implementation(), sys.version)"
         try:
@@ -154,6 +159,10 @@ def interpreter_version(python: str) -> str:
             ) from None
         _interpreters[python] = " ".join(out.split()) + " " + os.path.realpath(python)
     return _interpreters[python]
+
+
+def _same_binary(one: str, other: str) -> bool:
+    return bool(other) and os.path.realpath(one) == os.path.realpath(other)
 
 
 def cache_key(
