@@ -62,6 +62,7 @@ _LAZY: dict[str, str] = {
     "AdaptationError": "deployer.errors",
     "PortRaceError": "deployer.errors",
     "one_line": "deployer.errors",
+    "raised_at": "deployer.errors",
     # processes
     "spawn": "deployer.runtime.processes",
     "port_taken": "deployer.runtime.processes",

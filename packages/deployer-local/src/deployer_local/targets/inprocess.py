@@ -22,7 +22,6 @@ import inspect
 import os
 import sys
 import threading
-import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -37,6 +36,7 @@ from deployer.plugin import (
     failure,
     one_line,
     plain,
+    raised_at,
     read_tail,
     success,
     validator_for,
@@ -201,12 +201,12 @@ def load_function(workspace: Path, entrypoint: str) -> tuple[Callable[..., Any],
         if isinstance(exc, SystemExit):  # deploy fails; it must not end the caller's process
             raise DeployFailedError(
                 f"importing {entrypoint} failed: the module called sys.exit({exc.code!r})",
-                hint=_where(exc, workspace) or "an entry module must not exit when imported",
+                hint=raised_at(exc, workspace) or "an entry module must not exit when imported",
             ) from None
         if not isinstance(exc, Exception):
             raise
         raise DeployFailedError(
-            f"importing {entrypoint} failed: {one_line(exc)}", hint=_where(exc, workspace)
+            f"importing {entrypoint} failed: {one_line(exc)}", hint=raised_at(exc, workspace)
         ) from None
     finally:
         if added:
@@ -412,13 +412,3 @@ def run_awaitable(awaitable: Awaitable[Any]) -> Any:
         return asyncio.run(_await(awaitable))
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, _await(awaitable)).result()
-
-
-def _where(exc: BaseException, workspace: Path) -> str | None:
-    """The innermost line of the solution's code in the traceback, e.g. 'main.py:3'."""
-    root = str(workspace.resolve())
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(root)]
-    if not frames:
-        return None
-    frame = frames[-1]
-    return f"raised at {Path(frame.filename).relative_to(root)}:{frame.lineno}"
