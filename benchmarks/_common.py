@@ -1,12 +1,14 @@
 """Helpers shared by the benchmark scripts: statistics, plain-text tables, isolated state.
 
 Not a benchmark itself. The scripts import it as `_common` (they run as
-`python benchmarks/<script>.py`, which puts this directory on `sys.path`).
+`python benchmarks/<script>.py`, which puts this directory on `sys.path`; a strategy
+package's own benchmark puts it there itself).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -16,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -200,3 +202,31 @@ def time_command(
             samples.append(elapsed)
     assert last is not None
     return Stats.of(samples), last
+
+
+def time_block(call: Callable[[], Any], count: int, into: list[float]) -> None:
+    """Append the duration of each of `count` calls, in microseconds, to `into`."""
+    clock = time.perf_counter_ns
+    for _ in range(count):
+        start = clock()
+        call()
+        into.append((clock() - start) / 1000)
+
+
+def interleaved(
+    calls: int, contenders: Mapping[str, Callable[[], Any]], warmup: int, block: int = 100
+) -> dict[str, list[float]]:
+    """Per-call microseconds of every contender over `calls` calls (after `warmup` untimed
+    calls each), interleaved in blocks of `block` calls so drift on the machine hits all alike."""
+    samples: dict[str, list[float]] = {label: [] for label in contenders}
+    for call in contenders.values():
+        for _ in range(warmup):
+            call()
+    gc.collect()
+    done = 0
+    while done < calls:
+        size = min(block, calls - done)
+        for label, call in contenders.items():
+            time_block(call, size, samples[label])
+        done += size
+    return samples

@@ -16,7 +16,6 @@ Run: `python benchmarks/bench_run_overhead.py [--json] [--calls N]` from the rep
 
 from __future__ import annotations
 
-import gc
 import importlib.util
 import sys
 import time
@@ -29,6 +28,7 @@ from _common import (
     Stats,
     emit_json,
     format_table,
+    interleaved,
     isolated_home,
     parse_args,
     print_header,
@@ -52,29 +52,10 @@ def load_direct(path: Path) -> Callable[..., Any]:
     return module.predict
 
 
-def time_block(call: Callable[[], Any], count: int, into: list[float]) -> None:
-    """Append the duration of each of `count` calls, in microseconds, to `into`."""
-    clock = time.perf_counter_ns
-    for _ in range(count):
-        start = clock()
-        call()
-        into.append((clock() - start) / 1000)
-
-
 def compare(calls: int, contenders: dict[str, Callable[[], Any]], warmup: int) -> dict[str, Stats]:
     """Time every contender `calls` times (after `warmup` untimed calls each), interleaved in
     blocks of BLOCK calls."""
-    samples: dict[str, list[float]] = {label: [] for label in contenders}
-    for call in contenders.values():
-        for _ in range(warmup):
-            call()
-    gc.collect()
-    done = 0
-    while done < calls:
-        size = min(BLOCK, calls - done)
-        for label, call in contenders.items():
-            time_block(call, size, samples[label])
-        done += size
+    samples = interleaved(calls, contenders, warmup, BLOCK)
     return {label: Stats.of(values) for label, values in samples.items()}
 
 

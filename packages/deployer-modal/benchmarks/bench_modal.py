@@ -28,19 +28,20 @@ Run: `python packages/deployer-modal/benchmarks/bench_modal.py [--calls N] [--re
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib.util
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "benchmarks"))  # the shared helpers, benchmarks/_common.py
+from _common import interleaved, isolated_home  # noqa: E402
+
 EXAMPLES = {
     "hello": (REPO / "examples" / "hello", "main.py", {"name": "Ada"}),
     "modal_classifier": (
@@ -125,14 +126,6 @@ def deploy_to_ready(repeats: int) -> None:
         print(f"{label:17s} {summary(times, 'ms')}")
 
 
-def time_block(call: Callable[[], Any], count: int, into: list[float]) -> None:
-    clock = time.perf_counter_ns
-    for _ in range(count):
-        start = clock()
-        call()
-        into.append((clock() - start) / 1000)
-
-
 def overhead(calls: int) -> None:
     print(f"\n== run() overhead, target=local, {calls} calls each (microseconds) ==")
     for label, (path, filename, inputs) in EXAMPLES.items():
@@ -154,17 +147,7 @@ def measure(label: str, path: Path, filename: str, inputs: dict[str, Any], calls
             "software.run()": lambda: software.run(inputs),
         }
         assert software.run(inputs)["status"] == "success"
-        samples: dict[str, list[float]] = {name: [] for name in contenders}
-        for call in contenders.values():
-            for _ in range(WARMUP):
-                call()
-        gc.collect()
-        done = 0
-        while done < calls:
-            size = min(BLOCK, calls - done)
-            for name, call in contenders.items():
-                time_block(call, size, samples[name])
-            done += size
+        samples = interleaved(calls, contenders, WARMUP, BLOCK)
         base = statistics.median(samples["direct"])
         print(f"-- {label}")
         for name, values in samples.items():
@@ -262,15 +245,13 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-modal-") as home:
-        os.environ["DEPLOYER_HOME"] = home
-        os.environ.pop("DEPLOYER_STRATEGIES", None)
+    with isolated_home() as home:
         print(f"python {sys.version.split()[0]} on {os.cpu_count()} cpus")
         adaptation(args.repeats)
         deploy_to_ready(max(3, args.repeats // 4))
         overhead(args.calls)
-        streaming(args.repeats, Path(home))
-        redeploy_downtime(3, Path(home))
+        streaming(args.repeats, home)
+        redeploy_downtime(3, home)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,7 @@ state, `cli/`, `llm/`; `models.py` and `errors.py` at the bottom.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from deployer.lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -48,13 +47,7 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'deployer' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

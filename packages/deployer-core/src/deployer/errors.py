@@ -6,6 +6,8 @@ can catch one type and never see a dependency's exception class.
 
 from __future__ import annotations
 
+import traceback
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -136,3 +138,13 @@ def one_line(exc: BaseException) -> str:
         return str(exc)
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def raised_at(exc: BaseException, workspace: Path) -> str | None:
+    """The innermost line of the workspace's code in the traceback, e.g. 'raised at main.py:3'."""
+    root = str(workspace.resolve())
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(root)]
+    if not frames:
+        return None
+    frame = frames[-1]
+    return f"raised at {Path(frame.filename).relative_to(root)}:{frame.lineno}"

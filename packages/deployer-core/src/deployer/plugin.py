@@ -26,9 +26,7 @@ plugin's `__init__` never pulls in pydantic models, httpx or a platform SDK by a
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
-
+from deployer.lazy import lazy_getattr
 from deployer.plugins.hookspecs import Availability, CodingAgentSpec, StrategyPackage, hookimpl
 
 _LAZY: dict[str, str] = {
@@ -64,6 +62,7 @@ _LAZY: dict[str, str] = {
     "AdaptationError": "deployer.errors",
     "PortRaceError": "deployer.errors",
     "one_line": "deployer.errors",
+    "raised_at": "deployer.errors",
     # processes
     "spawn": "deployer.runtime.processes",
     "port_taken": "deployer.runtime.processes",
@@ -115,13 +114,7 @@ _LAZY: dict[str, str] = {
 __all__ = ["Availability", "CodingAgentSpec", "StrategyPackage", "hookimpl", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'deployer.plugin' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

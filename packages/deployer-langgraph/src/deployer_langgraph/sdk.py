@@ -107,6 +107,15 @@ def run_error(result: Any) -> str | None:
     return None
 
 
+def _run_options(payload: dict[str, Any], thread_id: str | None, **extra: Any) -> dict[str, Any]:
+    """Keyword arguments of `runs.wait` and `runs.stream`: the input, the run cancelled when the
+    client disconnects, a named thread created when it does not exist yet."""
+    options: dict[str, Any] = {"input": payload, "on_disconnect": "cancel", **extra}
+    if thread_id is not None:
+        options["if_not_exists"] = "create"
+    return options
+
+
 def wait(
     client: SyncLangGraphClient,
     graph_id: str,
@@ -123,14 +132,7 @@ def wait(
     created: dict[str, Any] = {}
     outcome: dict[str, Any] = {}
     done = threading.Event()
-    kwargs: dict[str, Any] = {
-        "input": payload,
-        "raise_error": False,
-        "on_disconnect": "cancel",
-        "on_run_created": created.update,
-    }
-    if thread_id is not None:
-        kwargs["if_not_exists"] = "create"
+    kwargs = _run_options(payload, thread_id, raise_error=False, on_run_created=created.update)
 
     def call() -> None:
         try:
@@ -178,13 +180,7 @@ def stream(
     error ends the stream with the error envelope. Closing the generator disconnects, which
     cancels the run."""
     deadline = time.monotonic() + timeout
-    kwargs: dict[str, Any] = {
-        "input": payload,
-        "stream_mode": ["updates", "custom"],
-        "on_disconnect": "cancel",
-    }
-    if thread_id is not None:
-        kwargs["if_not_exists"] = "create"
+    kwargs = _run_options(payload, thread_id, stream_mode=["updates", "custom"])
     parts = client.runs.stream(thread_id, graph_id, **kwargs)
     try:
         for part in parts:

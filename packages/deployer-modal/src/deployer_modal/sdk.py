@@ -13,7 +13,6 @@ import inspect
 import io
 import socket
 import sys
-import traceback
 import urllib.parse
 import uuid
 import warnings
@@ -23,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
 
-from deployer.plugin import DeployFailedError, one_line
+from deployer.plugin import DeployFailedError, one_line, raised_at
 
 APP_FILE = "modal_app.py"
 FUNCTION_NAME = "run"  # the generated app's function, and the method of its class
@@ -55,7 +54,7 @@ def load_app(workspace: Path) -> ModuleType:
     except Exception as exc:
         sys.modules.pop(alias, None)
         raise DeployFailedError(
-            f"{APP_FILE} could not be loaded: {one_line(exc)}", hint=where(exc, workspace)
+            f"{APP_FILE} could not be loaded: {one_line(exc)}", hint=raised_at(exc, workspace)
         ) from None
     return module
 
@@ -97,7 +96,7 @@ def author_app(workspace: Path, entrypoint: str) -> Iterator[AuthorApp | None]:
         except Exception as exc:
             raise DeployFailedError(
                 f"importing {module_name} (the solution's Modal app) failed: {one_line(exc)}",
-                hint=IMPORT_HINT if isinstance(exc, ImportError) else where(exc, workspace),
+                hint=IMPORT_HINT if isinstance(exc, ImportError) else raised_at(exc, workspace),
             ) from None
         function = getattr(module, attribute, None)
         yield _owner(module, function, entrypoint) if isinstance(function, modal.Function) else None
@@ -231,16 +230,6 @@ def last_output_line(log_path: Path) -> str | None:
 def first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0].strip() if lines else type(exc).__name__
-
-
-def where(exc: BaseException, workspace: Path) -> str | None:
-    """The innermost line of the workspace's code in the traceback, e.g. 'main.py:3'."""
-    root = str(workspace.resolve())
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(root)]
-    if not frames:
-        return None
-    frame = frames[-1]
-    return f"raised at {Path(frame.filename).relative_to(root)}:{frame.lineno}"
 
 
 class _Tee(io.TextIOBase):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,19 +124,16 @@ def deploy(
     connect(address, runtime_env)
     options = dict(deployment_options)
     actor = dict(options.pop("ray_actor_options", {}))
-    try:
+
+    def start() -> None:
         app = (
             _app_class(workspace, class_name)
             .options(name=app_name, ray_actor_options=actor, **options)
             .bind()
         )
         serve.run(app, name=app_name, route_prefix=route_prefix, blocking=False)
-        serve_wait(app_name)
-    except (DeployFailedError, RunnerError):
-        raise
-    except Exception as exc:
-        reason = replica_error(app_name) or one_line(exc)
-        raise DeployFailedError(f"Ray Serve could not deploy {app_name}: {reason}") from None
+
+    _until_running(app_name, start)
 
 
 def deploy_author_app(
@@ -155,16 +153,26 @@ def deploy_author_app(
     import ray
 
     connect(address, runtime_env)
-    try:
+
+    def start() -> Any:
         builder = ray.remote(num_cpus=0, max_retries=0)(_app_module(workspace).serve_author_app)
-        chosen = ray.get(builder.remote(import_path, app_name, route_prefix, overrides))
+        return ray.get(builder.remote(import_path, app_name, route_prefix, overrides))
+
+    return dict(_until_running(app_name, start))
+
+
+def _until_running(app_name: str, start: Callable[[], Any]) -> Any:
+    """`start()` the app and wait until it is RUNNING; what start returned. A failure is
+    raised as one DeployFailedError naming the replica's error when there is one."""
+    try:
+        started = start()
         serve_wait(app_name)
     except (DeployFailedError, RunnerError):
         raise
     except Exception as exc:
         reason = replica_error(app_name) or one_line(exc)
         raise DeployFailedError(f"Ray Serve could not deploy {app_name}: {reason}") from None
-    return dict(chosen)
+    return started
 
 
 def replica_error(app_name: str) -> str:

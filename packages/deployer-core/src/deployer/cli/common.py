@@ -152,6 +152,17 @@ def pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
     return out
 
 
+def environment_from(env_files: tuple[str, ...], env: tuple[str, ...]) -> dict[str, str]:
+    """The deployment's environment: each --env-file in order, then the --env pairs over them."""
+    from deployer.repo.envfile import read_env_file
+
+    environment: dict[str, str] = {}
+    for env_file in env_files:
+        environment.update(read_env_file(Path(env_file)))
+    environment.update(pairs(env, "--env"))
+    return environment
+
+
 def allowed_strategies(value: str | None) -> list[str] | None:
     if value is None:
         return None

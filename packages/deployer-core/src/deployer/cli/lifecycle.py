@@ -220,17 +220,11 @@ def dev(
 ) -> None:
     """Deploy PATH, then redeploy a new version whenever a file it ships changes; Ctrl-C
     stops and removes the deployment. Needs the extra deployer-core[dev] (watchfiles)."""
-    from pathlib import Path
-
-    from deployer.cli.common import pairs, solution_from
+    from deployer.cli.common import environment_from, pairs, solution_from
     from deployer.deployment.dev import DevLoop, sigterm_as_interrupt
     from deployer.models import DeployConfig
-    from deployer.repo.envfile import read_env_file
 
-    environment: dict[str, str] = {}
-    for env_file in env_files:
-        environment.update(read_env_file(Path(env_file)))
-    environment.update(pairs(env, "--env"))
+    environment = environment_from(env_files, env)
     config = DeployConfig(
         solution=solution_from(path, None),
         strategy=strategy,

@@ -22,6 +22,7 @@ import click
 from deployer.cli.common import (
     allowed_strategies,
     emit_json,
+    environment_from,
     for_each_name,
     handle_errors,
     make_factory,
@@ -286,13 +287,8 @@ def deploy(
     """Select, adapt and deploy the solution at PATH. An existing --name gets a new version,
     made live once healthy (the old one keeps serving until then)."""
     from deployer.models import DeployConfig
-    from deployer.repo.envfile import read_env_file
 
-    environment: dict[str, str] = {}
-    for env_file in env_files:
-        environment.update(read_env_file(Path(env_file)))
-    environment.update(pairs(env, "--env"))
-
+    environment = environment_from(env_files, env)  # read before the path is checked
     config = DeployConfig(
         solution=solution_from(path, goal),
         strategy=strategy,

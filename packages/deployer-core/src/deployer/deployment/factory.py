@@ -13,6 +13,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,26 +74,21 @@ class DeploymentFactory:
     def __init__(
         self, registry: StrategyRegistry | None = None, store: StateStore | None = None
     ) -> None:
-        self._registry = registry
-        self._store = store
+        if registry is not None:
+            self.registry = registry
+        if store is not None:
+            self.store = store
 
-    @property
+    # Made on first use (the registry import stays out of `deployer run`); assignable.
+    @cached_property
     def registry(self) -> StrategyRegistry:
-        if self._registry is None:
-            from deployer.plugins.registry import StrategyRegistry
+        from deployer.plugins.registry import StrategyRegistry
 
-            self._registry = StrategyRegistry()
-        return self._registry
+        return StrategyRegistry()
 
-    @registry.setter
-    def registry(self, registry: StrategyRegistry) -> None:
-        self._registry = registry
-
-    @property
+    @cached_property
     def store(self) -> StateStore:
-        if self._store is None:
-            self._store = StateStore()
-        return self._store
+        return StateStore()
 
     def choose(self, config: DeployConfig) -> DeploymentSetting:
         """The strategy to use: the selector's pick for "auto", else the user's (checked)."""

@@ -353,21 +353,11 @@ class StrategyRegistry:
 
     def coding_agents(self) -> list[CodingAgentSpec]:
         """Coding agents registered by every loaded plugin."""
-        self.records()
-        agents: list[CodingAgentSpec] = []
-        for strategy in self._strategies.values():
-            try:
-                results = self._call_for(strategy.plugin, "deployer_register_coding_agents")
-            except Exception:
-                if _strict():
-                    raise
-                continue  # a plugin whose agent hook fails contributes no agents
-            for group in results:
-                agents.extend(spec for spec in group or [] if isinstance(spec, CodingAgentSpec))
-        return agents
+        return [spec for spec, _ in self.coding_agents_by_plugin()]
 
     def coding_agents_by_plugin(self) -> list[tuple[CodingAgentSpec, str]]:
-        """Like `coding_agents`, with the distribution (or strategy) that registered each."""
+        """Coding agents registered by every loaded plugin, each with the distribution (or
+        strategy) that registered it."""
         self.records()
         agents: list[tuple[CodingAgentSpec, str]] = []
         for strategy in self._strategies.values():
@@ -376,7 +366,7 @@ class StrategyRegistry:
             except Exception:
                 if _strict():
                     raise
-                continue
+                continue  # a plugin whose agent hook fails contributes no agents
             source = strategy.record.package or strategy.name
             for group in results:
                 agents.extend(

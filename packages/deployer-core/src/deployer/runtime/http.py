@@ -162,6 +162,10 @@ class EnvelopeClient:
         except httpx.HTTPError as exc:
             yield failure(f"cannot reach deployment {self.name}: {type(exc).__name__}")
 
+    def answerer(self) -> str:
+        """Who a non-envelope answer is reported as coming from."""
+        return f"the server of {self.name}"
+
     def envelope_of(self, response: httpx.Response) -> dict[str, Any]:
         try:
             payload = response.json()
@@ -170,7 +174,7 @@ class EnvelopeClient:
         if is_envelope(payload):
             return payload
         return failure(
-            f"unexpected answer from the server of {self.name}: "
+            f"unexpected answer from {self.answerer()}: "
             f"HTTP {response.status_code} {response.text[:200]!r}"
         )
 

@@ -16,8 +16,7 @@ in every pytest run where deployer-core is installed, stays cheap.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from deployer.lazy import lazy_getattr
 
 _LAZY = {
     "ConformanceSuite": "deployer.testing.conformance",
@@ -35,10 +34,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'deployer.testing' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from deployer.plugin import DeployFailedError, ProcessServerRunner, StrategyUnavailableError
-from deployer_langgraph import availability, workspace
+from deployer_langgraph import availability
 from deployer_langgraph.targets.common import HEALTH_TIMEOUT, LangGraphRunner
 
 CLOUD_LOG = "cloud.log"
@@ -54,20 +54,13 @@ class LangGraphCloudRunner(LangGraphRunner):
 
     def deploy(self) -> None:
         self.stop()
-        graph_id = workspace.prepare(
-            self.context.adapted_path,
-            self.context.options,
-            fresh=True,
-            run_interface=self.context.run_interface,
-        )
+        graph_id = self.prepare_fresh()
         if self._deployment_id():
             self._ship_revision()
         self._connect(graph_id)
 
     def start(self) -> None:
-        graph_id = self.state.get("graph_id") or workspace.prepare(
-            self.context.adapted_path, self.context.options
-        )
+        graph_id = self.recorded_graph()
         if self._deployment_id() and self._revision_replaced():
             self._ship_revision()  # a rollback: this version's code becomes live again
         self._connect(graph_id)

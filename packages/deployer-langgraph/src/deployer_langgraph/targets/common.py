@@ -25,6 +25,7 @@ from deployer.plugin import (
     read_tail,
     success,
 )
+from deployer_langgraph import workspace
 
 if TYPE_CHECKING:
     from langgraph_sdk.client import SyncLangGraphClient
@@ -58,6 +59,21 @@ class LangGraphRunner(Runner):
     @property
     def provider(self) -> str:
         return f"langgraph-{self.target_name}"
+
+    def prepare_fresh(self) -> str:
+        """Prepare the adapted copy for a first deploy; the graph id to call."""
+        return workspace.prepare(
+            self.context.adapted_path,
+            self.context.options,
+            fresh=True,
+            run_interface=self.context.run_interface,
+        )
+
+    def recorded_graph(self) -> str:
+        """The graph id recorded at deploy, or the adapted copy's, prepared again (start)."""
+        return self.state.get("graph_id") or workspace.prepare(
+            self.context.adapted_path, self.context.options
+        )
 
     @property
     def log_path(self) -> Path:

@@ -26,7 +26,7 @@ from deployer.plugin import (
     read_tail,
     terminate,
 )
-from deployer_langgraph import overlay, workspace
+from deployer_langgraph import overlay
 from deployer_langgraph.targets.common import LangGraphRunner, clean
 
 INSTALL_LOG = "install.log"
@@ -56,18 +56,11 @@ class LangGraphDevRunner(LangGraphRunner, ProcessServerRunner):
 
     def deploy(self) -> None:
         self.stop()
-        graph_id = workspace.prepare(
-            self.context.adapted_path,
-            self.context.options,
-            fresh=True,
-            run_interface=self.context.run_interface,
-        )
+        graph_id = self.prepare_fresh()
         self._start(graph_id, reuse_overlay=False)
 
     def start(self) -> None:
-        graph_id = self.state.get("graph_id") or workspace.prepare(
-            self.context.adapted_path, self.context.options
-        )
+        graph_id = self.recorded_graph()
         if self.is_healthy():
             return
         self.stop()  # a hung or dead server: clear what is left of it first

@@ -22,7 +22,6 @@ import inspect
 import os
 import sys
 import threading
-import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -37,6 +36,7 @@ from deployer.plugin import (
     failure,
     one_line,
     plain,
+    raised_at,
     read_tail,
     success,
     validator_for,
@@ -201,12 +201,12 @@ def load_function(workspace: Path, entrypoint: str) -> tuple[Callable[..., Any],
         if isinstance(exc, SystemExit):  # deploy fails; it must not end the caller's process
             raise DeployFailedError(
                 f"importing {entrypoint} failed: the module called sys.exit({exc.code!r})",
-                hint=_where(exc, workspace) or "an entry module must not exit when imported",
+                hint=raised_at(exc, workspace) or "an entry module must not exit when imported",
             ) from None
         if not isinstance(exc, Exception):
             raise
         raise DeployFailedError(
-            f"importing {entrypoint} failed: {one_line(exc)}", hint=_where(exc, workspace)
+            f"importing {entrypoint} failed: {one_line(exc)}", hint=raised_at(exc, workspace)
         ) from None
     finally:
         if added:
@@ -306,30 +306,48 @@ def call(
         return failure(problem)
 
     def invoke() -> Any:
-        result = function(inputs) if convention == "dict" else function(**inputs)
-        if inspect.isawaitable(result):
-            result = run_awaitable(result)
+        result = _result(function, convention, inputs)
         if inspect.isgenerator(result):
             result = list(result)  # as process mode answers POST /run for a generator
-        elif inspect.isasyncgen(result):
-            result = run_awaitable(_collect(result))
         return result
 
     try:
-        if timeout is None:
-            with scope():
-                result = invoke()
-        else:
-            result = within(timeout, invoke, scope)
-    except CallTimedOut as exc:
-        return failure(
-            f"the call of {label or 'the entry point'} {exc} (raise the limit with --run-timeout)"
-        )
-    except WorkspaceBusyError as exc:
-        return failure(str(exc))
-    except (Exception, SystemExit) as exc:
-        return failure(f"{type(exc).__name__}: {exc}")
+        result = _step(invoke, timeout, scope)
+    except (CallTimedOut, Exception, SystemExit) as exc:
+        return _call_failed(exc, label, "raise the limit with --run-timeout")
     return _encoded(result, label)
+
+
+def _result(function: Callable[..., Any], convention: str, inputs: dict[str, Any]) -> Any:
+    """What the entry point returns for `inputs`: awaited when awaitable, an async generator's
+    items collected into a list (a plain generator is left to the caller)."""
+    result = function(inputs) if convention == "dict" else function(**inputs)
+    if inspect.isawaitable(result):
+        result = run_awaitable(result)
+    if inspect.isasyncgen(result):
+        result = run_awaitable(_collect(result))
+    return result
+
+
+def _step(
+    action: Callable[[], Any],
+    timeout: float | None,
+    scope: Callable[[], contextlib.AbstractContextManager[None]],
+) -> Any:
+    """`action()` inside `scope()`, within `timeout` seconds when there is one."""
+    if timeout is None:
+        with scope():
+            return action()
+    return within(timeout, action, scope)
+
+
+def _call_failed(exc: BaseException, label: str, timeout_hint: str) -> dict[str, Any]:
+    """The error envelope for what a call raised (an overrun, a busy workspace, its own error)."""
+    if isinstance(exc, CallTimedOut):
+        return failure(f"the call of {label or 'the entry point'} {exc} ({timeout_hint})")
+    if isinstance(exc, WorkspaceBusyError):
+        return failure(str(exc))
+    return failure(f"{type(exc).__name__}: {exc}")
 
 
 def _encoded(result: Any, label: str) -> dict[str, Any]:
@@ -364,38 +382,22 @@ def stream_call(
         yield failure(problem)
         return
 
-    def step(action: Callable[[], Any]) -> Any:
-        if timeout is None:
-            with scope():
-                return action()
-        return within(timeout, action, scope)
-
     def start() -> Iterator[Any]:
-        result = function(inputs) if convention == "dict" else function(**inputs)
-        if inspect.isawaitable(result):
-            result = run_awaitable(result)
-        if inspect.isasyncgen(result):
-            result = run_awaitable(_collect(result))
+        result = _result(function, convention, inputs)
         # a generator streams its items; any other result is the one item
         return result if inspect.isgenerator(result) else iter([result])
 
     done = object()
     try:
-        items = step(start)
-        while (item := step(lambda: next(items, done))) is not done:
+        items = _step(start, timeout, scope)
+        while (item := _step(lambda: next(items, done), timeout, scope)) is not done:
             encoded = _encoded(item, label)
             if encoded["status"] != "success":
                 yield encoded
                 return
             yield {"status": "item", "output": encoded["output"]}
-    except CallTimedOut as exc:
-        yield failure(f"the call of {label or 'the entry point'} {exc} (raise --run-timeout)")
-        return
-    except WorkspaceBusyError as exc:
-        yield failure(str(exc))
-        return
-    except (Exception, SystemExit) as exc:
-        yield failure(f"{type(exc).__name__}: {exc}")
+    except (CallTimedOut, Exception, SystemExit) as exc:
+        yield _call_failed(exc, label, "raise --run-timeout")
         return
     yield {"status": "success"}
 
@@ -412,13 +414,3 @@ def run_awaitable(awaitable: Awaitable[Any]) -> Any:
         return asyncio.run(_await(awaitable))
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, _await(awaitable)).result()
-
-
-def _where(exc: BaseException, workspace: Path) -> str | None:
-    """The innermost line of the solution's code in the traceback, e.g. 'main.py:3'."""
-    root = str(workspace.resolve())
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(root)]
-    if not frames:
-        return None
-    frame = frames[-1]
-    return f"raised at {Path(frame.filename).relative_to(root)}:{frame.lineno}"

@@ -24,7 +24,6 @@ from deployer.plugin import (
     RunnerError,
     StrategyUnavailableError,
     failure,
-    is_envelope,
     static_input_problem,
     success,
     tail_lines,
@@ -47,17 +46,8 @@ class WebEndpointClient(EnvelopeClient):
     """POSTs to the web endpoint's URL itself (Modal may redirect a long call); a non-envelope
     answer is reported with that URL."""
 
-    def envelope_of(self, response: httpx.Response) -> dict[str, Any]:
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
-        if is_envelope(payload):
-            return payload
-        return failure(
-            f"unexpected answer from {self.base_url}: "
-            f"HTTP {response.status_code} {response.text[:200]!r}"
-        )
+    def answerer(self) -> str:
+        return str(self.base_url)
 
 
 class ModalCloudRunner(ModalRunner):

@@ -18,6 +18,7 @@ from deployer.plugin import (
     RunnerContext,
     failure,
     one_line,
+    raised_at,
     success,
 )
 from deployer_modal import sdk, workspace
@@ -129,7 +130,7 @@ class ModalLocalRunner(ModalRunner):
                     sdk.unload(module)
                     raise DeployFailedError(
                         f"loading {self.context.run_interface.entrypoint} failed: {one_line(exc)}",
-                        hint=sdk.where(exc, self.context.adapted_path),
+                        hint=raised_at(exc, self.context.adapted_path),
                     ) from None
                 self._module = module
                 self.state["variant"] = "cls" if module.CLASS_VARIANT else "function"

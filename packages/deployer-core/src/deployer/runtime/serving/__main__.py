@@ -18,6 +18,7 @@ import stat
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from . import SPEC_FILE
@@ -43,31 +44,30 @@ def _terminate(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
-def _port(text: str) -> int:
+def _number(text: str, kind: Callable[[str], Any], what: str) -> Any:
+    """`text` read as `kind` (int or float); an argparse error naming `what` it should be."""
     try:
-        value = int(text)
+        return kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+
+
+def _port(text: str) -> int:
+    value = _number(text, int, "a port number")
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"port {value} is not between 0 and 65535")
     return value
 
 
 def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text, float, "a number")
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a finite number above 0")
     return value
 
 
 def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = _number(text, int, "a whole number")
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
     return value

@@ -38,3 +38,19 @@ def submit(coroutine: Coroutine[Any, Any, Any]) -> Future[Any]:
 def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     """Run `coroutine` on the shared loop and wait for its result."""
     return submit(coroutine).result()
+
+
+END = object()  # what `next_item` returns once an async iterator is exhausted
+
+
+async def next_item(iterator: Any) -> Any:
+    """The next item of an async iterator, or END."""
+    try:
+        return await iterator.__anext__()
+    except StopAsyncIteration:
+        return END
+
+
+async def collect(items: Any) -> list[Any]:
+    """Every item of an async iterable, as a list."""
+    return [item async for item in items]

@@ -157,7 +157,7 @@ def complete(result: Any) -> Any:
     if _is_awaiting(result):
         result = aio.run(result.run())
     if inspect.isasyncgen(result) or isinstance(result, AsyncIterator):
-        return aio.run(_collect(result))
+        return aio.run(aio.collect(result))
     if inspect.isgenerator(result) or isinstance(result, Iterator):
         return list(result)
     return result
@@ -167,24 +167,10 @@ def _is_awaiting(result: Any) -> bool:
     return type(result).__name__ == "_Awaiting" and hasattr(result, "run")
 
 
-async def _collect(agen: Any) -> list[Any]:
-    return [item async for item in agen]
-
-
-_END = object()
-
-
-async def _anext(iterator: Any) -> Any:
-    try:
-        return await iterator.__anext__()
-    except StopAsyncIteration:
-        return _END
-
-
 def _items(result: Any) -> Iterator[Any]:
     if inspect.isasyncgen(result) or isinstance(result, AsyncIterator):
         iterator = result.__aiter__()
-        while (item := aio.run(_anext(iterator))) is not _END:
+        while (item := aio.run(aio.next_item(iterator))) is not aio.END:
             yield item
     elif inspect.isgenerator(result) or isinstance(result, Iterator):
         yield from result

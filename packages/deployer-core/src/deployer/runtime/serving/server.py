@@ -633,14 +633,10 @@ def _complete(result: Any, cancel: list[Any]) -> Any:
         cancel.append(future)
         result = future.result()
     if inspect.isasyncgen(result) or isinstance(result, AsyncIterator):
-        return aio.run(_collect_async(result))
+        return aio.run(aio.collect(result))
     if inspect.isgenerator(result) or isinstance(result, Iterator):
         return list(result)
     return result
-
-
-async def _collect_async(agen: Any) -> list[Any]:
-    return [item async for item in agen]
 
 
 def _items(result: Any, cancel: list[Any]) -> Iterator[Any]:
@@ -648,29 +644,19 @@ def _items(result: Any, cancel: list[Any]) -> Iterator[Any]:
     if inspect.isasyncgen(result) or isinstance(result, AsyncIterator):
         iterator = result.__aiter__()
         while True:
-            future = aio.submit(_anext(iterator))
+            future = aio.submit(aio.next_item(iterator))
             cancel.append(future)
             try:
                 item = future.result()
             finally:
                 cancel.remove(future)
-            if item is _END:
+            if item is aio.END:
                 return
             yield item
     elif inspect.isgenerator(result) or isinstance(result, Iterator):
         yield from result
     else:
         yield result
-
-
-_END = object()
-
-
-async def _anext(iterator: Any) -> Any:
-    try:
-        return await iterator.__anext__()
-    except StopAsyncIteration:
-        return _END
 
 
 def _close(result: Any) -> None:
