@@ -142,14 +142,16 @@ def read_dependencies(workspace: Path) -> Dependencies:
 
 def interpreter_version(python: str) -> str:
     """The interpreter's identity for the cache key: implementation, full version, real path."""
-    if python not in _interpreters and _same_binary(python, sys.executable):
+    if python in _interpreters:
+        return _interpreters[python]
+    real = os.path.realpath(python)
+    if sys.executable and real == os.path.realpath(sys.executable):
         # deployer's own interpreter (the default): no process to start (~0.16 s per deploy)
         identity = f"{platform.python_implementation()} {sys.version}"
-        _interpreters[python] = " ".join(identity.split()) + " " + os.path.realpath(python)
-    if python not in _interpreters:
+    else:
         code = "import sys, platform; print(platform.python_implementation(), sys.version)"
         try:
-            out = subprocess.run(
+            identity = subprocess.run(
                 [python, "-c", code], capture_output=True, text=True, timeout=60, check=True
             ).stdout
         except (OSError, subprocess.SubprocessError) as exc:
@@ -157,12 +159,8 @@ def interpreter_version(python: str) -> str:
                 f"cannot run the Python interpreter {python!r}: {exc}",
                 hint="set --option python=/path/to/python3 to an interpreter that works",
             ) from None
-        _interpreters[python] = " ".join(out.split()) + " " + os.path.realpath(python)
+    _interpreters[python] = " ".join(identity.split()) + " " + real
     return _interpreters[python]
-
-
-def _same_binary(one: str, other: str) -> bool:
-    return bool(other) and os.path.realpath(one) == os.path.realpath(other)
 
 
 def cache_key(
