@@ -299,10 +299,10 @@ class DockerRunner(Runner):
         generated = self.state["mode"] == "generated"
         host = self.state.get("host") or published_host(docker_host())
         if network == "host":
-            own_port = int(self.options.get("container_port") or 0)
-            port = own_port if not generated and own_port else free_port()
-            if port == own_port and local and listened_on(port):
-                raise self._host_port_in_use(port)
+            fixed = 0 if generated else int(self.options.get("container_port") or 0)
+            if fixed and local and listened_on(fixed):
+                raise self._host_port_in_use(fixed)
+            port = fixed or free_port()
             bind = "127.0.0.1" if local else "0.0.0.0"
             env = self._environment(port, bind)
             allowed = [] if local else [f"{host}:{port}"]
