@@ -59,16 +59,21 @@ def complete(words: str, home: Path) -> list[str]:
     return [line.split(",", 1)[1] for line in done.stdout.splitlines() if "," in line]
 
 
-def test_completion_of_deployment_and_strategy_names(local_home: Path) -> None:
-    root = local_home / "sol"
-    root.mkdir()
+def deploy_quietly(runner: CliRunner, home: Path, *names: str) -> None:
+    """Deploy one small solution under each name with -q, which prints just the name."""
+    root = home / "sol"
+    root.mkdir(exist_ok=True)
     (root / "main.py").write_text("def predict(name):\n    return name\n")
-    runner = CliRunner()
-    for name in ("alpha", "beta"):
+    for name in names:
         made = runner.invoke(
             main, ["-q", "deploy", str(root), "--strategy", "local", "--name", name]
         )
         assert made.exit_code == 0 and made.output == f"{name}\n", made.output  # -q: the name
+
+
+def test_completion_of_deployment_and_strategy_names(local_home: Path) -> None:
+    runner = CliRunner()
+    deploy_quietly(runner, local_home, "alpha", "beta")
     try:
         home = local_home / "home"
         assert complete("deployer status a", home) == ["alpha"]
@@ -107,15 +112,8 @@ def test_quiet_and_verbose(local_home: Path) -> None:
 def test_stop_start_and_rm_take_several_names(local_home: Path) -> None:
     """Each name is tried in turn: one that does not exist is reported in one line, the others
     are still acted on, and the exit code is the first failure's."""
-    root = local_home / "sol"
-    root.mkdir()
-    (root / "main.py").write_text("def predict(name):\n    return name\n")
     runner = CliRunner()
-    for name in ("one", "two"):
-        made = runner.invoke(
-            main, ["-q", "deploy", str(root), "--strategy", "local", "--name", name]
-        )
-        assert made.exit_code == 0, made.output
+    deploy_quietly(runner, local_home, "one", "two")
     try:
         stopped = runner.invoke(main, ["stop", "one", "ghost", "two", "one"])
         assert stopped.exit_code == 4, stopped.output  # the missing deployment's code
