@@ -64,3 +64,57 @@ def test_relative_asgi_route_gets_its_slash() -> None:
     interface = RunInterface(entrypoint="main:app", entry_kind="asgi", route="run")
     assert workspace.plan(interface).route == "/run"
     assert workspace.plan(RunInterface(entrypoint="main:app", entry_kind="asgi")).route == "/"
+
+
+NEEDS_SIX = {
+    "main.py": "import six\n\n\ndef predict(text: str) -> str:\n    return six.u(text)\n",
+    "requirements.txt": "six\nray[serve]>=2\n",
+}
+
+
+def test_a_private_cluster_on_a_venv_without_pip_is_refused_before_it_starts(
+    deployments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ray's runtime_env pip clones the driver's venv and runs its pip; without one, say so in
+    one line before a head node is started, not from inside Ray's setup minutes later."""
+    from deployer.runtime import venvs
+    from deployer_ray import cluster
+
+    context = deployments.context(NEEDS_SIX, name="nopip", options={"address": "local"})
+    runner = deployments.runner(context)
+    assert runner.pip_requirements() == ["six"]  # Ray itself is the cluster's, never pip's
+    monkeypatch.setattr(venvs, "module_installed", lambda name: name != "pip")
+    monkeypatch.setattr(cluster, "start_head", lambda *a, **k: pytest.fail("a cluster started"))
+    monkeypatch.setattr("sys.prefix", "/a/venv")  # a virtual environment, as with hatch or uv
+    with pytest.raises(DeployFailedError) as info:
+        runner.deploy()
+    assert "runtime_env needs pip in deployer's own Python environment" in info.value.message
+    assert "\n" not in info.value.message and "ensurepip" in (info.value.hint or "")
+    assert "cluster_pid" not in runner.state and "address" not in runner.state
+
+
+def test_a_remote_cluster_or_pip_present_is_not_refused(
+    deployments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deployer.runtime import venvs
+
+    remote = deployments.runner(
+        deployments.context(NEEDS_SIX, name="far", options={"address": "10.0.0.9:6379"})
+    )
+    monkeypatch.setattr("sys.prefix", "/a/venv")
+    with monkeypatch.context() as patch:
+        patch.setattr(venvs, "module_installed", lambda name: name != "pip")
+        remote.check_private_cluster_can_install()  # the remote cluster has its own Python
+    private = deployments.runner(
+        deployments.context(NEEDS_SIX, name="near", options={"address": "local"})
+    )
+    private.check_private_cluster_can_install()  # this environment has pip
+    no_requirements = deployments.runner(
+        deployments.context(
+            {"main.py": "def predict(x: int) -> int:\n    return x\n"},
+            name="bare",
+            options={"address": "local"},
+        )
+    )
+    monkeypatch.setattr(venvs, "module_installed", lambda name: name != "pip")
+    no_requirements.check_private_cluster_can_install()  # nothing for pip to install

@@ -90,6 +90,7 @@ _LAZY: dict[str, str] = {
     "Dependencies": "deployer.runtime.venvs",
     "failed_requirement": "deployer.runtime.venvs",
     "pip_error_lines": "deployer.runtime.venvs",
+    "require_pip": "deployer.runtime.venvs",
     # requirements (one packaging-based reader)
     "read_requirements": "deployer.repo.requirements",
     "RequirementsError": "deployer.repo.requirements",

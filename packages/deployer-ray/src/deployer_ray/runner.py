@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from deployer.plugin import (
     failure,
     free_port,
     read_dependencies,
+    require_pip,
     success,
     tail_lines,
 )
@@ -120,12 +122,16 @@ class RayRunner(Runner):
             result["max_ongoing_requests"] = int(opts["max_ongoing_requests"])
         return result
 
-    def runtime_env(self) -> dict[str, Any]:
-        env: dict[str, Any] = {"working_dir": str(self.context.adapted_path)}
+    def pip_requirements(self) -> list[str]:
+        """What `runtime_env` pip installs: the solution's requirements, less Ray itself."""
         deps = read_dependencies(Path(self.context.adapted_path))
         # the cluster's own Ray serves the replicas: a solution written for Serve lists
         # ray[serve], which runtime_env pip must not install over it
-        pip = [line for line in deps.normalised if not RAY_REQUIREMENT.match(line)]
+        return [line for line in deps.normalised if not RAY_REQUIREMENT.match(line)]
+
+    def runtime_env(self) -> dict[str, Any]:
+        env: dict[str, Any] = {"working_dir": str(self.context.adapted_path)}
+        pip = self.pip_requirements()
         if pip:
             env["pip"] = pip
         # the replicas' print() and stderr (a load step's output, a traceback) go to Serve's
@@ -161,8 +167,18 @@ class RayRunner(Runner):
         )
         return address
 
+    def check_private_cluster_can_install(self) -> None:
+        """A private cluster runs on deployer's own Python; inside a virtual environment, Ray's
+        `runtime_env` pip clones it and installs with its pip, so a venv without pip would fail
+        deep inside Ray's setup, after the cluster started. A remote cluster has its own."""
+        private = cluster_address(self.context.options) == LOCAL
+        if private and sys.prefix != sys.base_prefix and self.pip_requirements():
+            require_pip("installing the solution's requirements through Ray's runtime_env")
+
     def deploy(self) -> None:
         plan = workspace.prepare(Path(self.context.adapted_path), self.context.run_interface)
+        if not self.state.get("address"):
+            self.check_private_cluster_can_install()
         address = self._ensure_cluster()
         self.state.update(plan.as_state(), app_route=plan.route)
         self.save_state()

@@ -390,12 +390,7 @@ def _install(builder: str, venv: Path, deps: Dependencies, workspace: Path, log_
     if builder == "uv":
         command = [str(uv_binary()), "pip", "install", "--no-config", "--python", target_python]
     else:  # deployer's own pip, pointed at the new environment (which has none)
-        if not module_installed("pip"):
-            raise DeployFailedError(
-                "installing the solution's dependencies needs pip in deployer's own Python "
-                "environment, which has none (an environment made with `uv venv` has no pip)",
-                hint="run `python -m ensurepip` with deployer's Python, or `uv pip install pip`",
-            )
+        require_pip("installing the solution's dependencies")
         command = [sys.executable, "-m", "pip", "--python", target_python, "install",
                    "--disable-pip-version-check"]  # fmt: skip
     if deps.requirements_file is not None:
@@ -409,6 +404,22 @@ def _install(builder: str, venv: Path, deps: Dependencies, workspace: Path, log_
         handle.seek(start)
         output = handle.read().decode("utf-8", errors="replace")
     raise install_error(output, log_path, timed_out=code == -1)
+
+
+def require_pip(purpose: str) -> None:
+    """Refuse in one line, before anything starts, when deployer's own Python has no pip.
+
+    Both deployer's pip builder and Ray's `runtime_env` pip (which installs into a copy of the
+    driver's virtual environment) need it; an environment made with `uv venv` has none, and
+    the failure would otherwise come from deep inside pip's or Ray's setup.
+    """
+    if module_installed("pip"):
+        return
+    raise DeployFailedError(
+        f"{purpose} needs pip in deployer's own Python environment, which has none "
+        "(an environment made with `uv venv` has no pip)",
+        hint="run `python -m ensurepip` with deployer's Python, or `uv pip install pip`",
+    )
 
 
 def install_error(output: str, log_path: Path, *, timed_out: bool = False) -> DeployFailedError:
