@@ -46,6 +46,8 @@ _LAZY: dict[str, str] = {
     "EnvelopeClient": "deployer.runtime.http",
     "is_envelope": "deployer.runtime.http",
     "SERVED_PATHS": "deployer.runtime.http",
+    "probe": "deployer.runtime.probe",
+    "ProbeError": "deployer.runtime.probe",
     # typed inputs, validated the way the serving runtime validates them
     "validator_for": "deployer.runtime.serving.schema",
     "plain": "deployer.runtime.serving.encode",

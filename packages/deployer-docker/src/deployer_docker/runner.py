@@ -34,6 +34,7 @@ from deployer.plugin import (
     DeployFailedError,
     EnvelopeClient,
     PortRaceError,
+    ProbeError,
     Readiness,
     Runner,
     RunnerContext,
@@ -451,7 +452,7 @@ class DockerRunner(Runner):
         path = self.state.get("health_path") or ""
         try:
             response = self.http.get(path or "/", timeout=HEALTH_TIMEOUT)
-        except httpx.HTTPError:
+        except ProbeError:
             return False
         if path:
             return 200 <= response.status_code < 300

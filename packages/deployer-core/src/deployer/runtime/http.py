@@ -3,18 +3,22 @@
 One lazy keep-alive `httpx.Client` per runner (consecutive runs reuse the connection), the
 input encoded once, the answer checked to be an envelope, and every transport failure turned
 into one line. Liveness is the caller's business and is checked only after a failure, never
-before every call (that cost ~125 µs a call when it read /proc each time).
+before every call (that cost ~125 µs a call when it read /proc each time). The GETs (health,
+readiness, schema) go through `deployer.runtime.probe` on the standard library, so a deploy,
+which makes only those, never imports httpx.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
+from deployer.runtime.probe import ProbeAnswer, ProbeError, probe
 from deployer.runtime.runner import Readiness, failure
+
+if TYPE_CHECKING:
+    import httpx
 
 ENVELOPE_STATUSES = frozenset({"success", "error"})
 # What core's serving runtime answers where (docs/serving-runtime.md), for `deployer endpoint`.
@@ -62,6 +66,8 @@ class EnvelopeClient:
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
+            import httpx
+
             self._client = httpx.Client(
                 trust_env=False,
                 timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
@@ -69,10 +75,13 @@ class EnvelopeClient:
             )
         return self._client
 
-    def get(self, path: str, timeout: float | None = None) -> httpx.Response:
-        """A GET to the deployment (health, schema); transport errors propagate as httpx's."""
-        kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-        return self.client.get(f"{self.base_url}{path}", **kwargs)
+    def get(self, path: str, timeout: float | None = None) -> ProbeAnswer:
+        """A GET to the deployment (health, readiness, schema); ProbeError when no answer."""
+        return probe(
+            f"{self.base_url}{path}",
+            headers=self.headers,
+            timeout=self.timeout if timeout is None else timeout,
+        )
 
     def readiness(self, timeout: float = 5.0) -> Readiness:
         """What the serving runtime's GET /readyz says: 200 ready; 503 loading or failed (with
@@ -82,7 +91,7 @@ class EnvelopeClient:
         try:
             response = self.get("/readyz", timeout=timeout)
             body = response.json()
-        except (httpx.HTTPError, ValueError):
+        except (ProbeError, ValueError):
             return Readiness(state="stopped")
         state = body.get("status") if isinstance(body, dict) else None
         if response.status_code == 200:
@@ -99,7 +108,7 @@ class EnvelopeClient:
         try:
             response = self.get("/schema", timeout=timeout)
             body = response.json() if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
+        except (ProbeError, ValueError):
             return None
         return body if isinstance(body, dict) else None
 
@@ -121,8 +130,11 @@ class EnvelopeClient:
         base = self.base_url
         if not base:
             return failure(f"deployment {self.name} has no endpoint")
+        client = self.client
+        import httpx  # loaded by `client`
+
         try:
-            response = self.client.post(
+            response = client.post(
                 f"{base}{path}", content=body, headers={"Content-Type": "application/json"}
             )
         except httpx.TimeoutException:
@@ -144,8 +156,11 @@ class EnvelopeClient:
             yield failure(f"inputs are not JSON-serialisable: {exc}")
             return
         headers = {"Content-Type": "application/json", "Accept": "application/x-ndjson"}
+        client = self.client
+        import httpx  # loaded by `client`
+
         try:
-            with self.client.stream(
+            with client.stream(
                 "POST", f"{self.base_url}{path}", content=body, headers=headers
             ) as response:
                 for line in response.iter_lines():

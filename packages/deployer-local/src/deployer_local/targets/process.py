@@ -16,9 +16,7 @@ import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from deployer.plugin import (
     SERVED_PATHS,
@@ -39,11 +37,15 @@ from deployer.plugin import (
     log_size,
     missing_module_hint,
     port_in_use_error,
+    probe,
     read_tail,
     root_cause,
     venv_python,
     wait_until_ready,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 SPEC_FILE = "deployer_entry.json"
 INSTALL_LOG = "install.log"
@@ -256,7 +258,8 @@ def wait_ready(
         written = _read_port(port_file)
         if written is None:
             return False
-        if client.get(f"http://127.0.0.1:{written}/readyz").status_code != 200:
+        answer = probe(f"http://127.0.0.1:{written}/readyz", headers=headers, timeout=2.0)
+        if answer.status_code != 200:
             return False
         found.append(written)
         return True
@@ -277,16 +280,15 @@ def wait_ready(
             )
         return None
 
-    with httpx.Client(trust_env=False, timeout=2.0, headers=headers or {}) as client:
-        wait_until_ready(
-            proc,
-            ready,
-            what=f"the server of {name!r}",
-            log_path=log_path,
-            log_offset=log_offset,
-            timeout=timeout,
-            on_exit=on_exit,
-        )
+    wait_until_ready(
+        proc,
+        ready,
+        what=f"the server of {name!r}",
+        log_path=log_path,
+        log_offset=log_offset,
+        timeout=timeout,
+        on_exit=on_exit,
+    )
     return found[-1]
 
 
