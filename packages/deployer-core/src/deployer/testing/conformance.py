@@ -175,6 +175,24 @@ KIND_SOLUTIONS: dict[str, KindSolution] = {
         "HI",
         needs="gradio",
     ),
+    "serve_app": KindSolution(
+        {
+            "shouter.py": (
+                "from ray import serve\n"
+                "from starlette.requests import Request\n\n\n"
+                "@serve.deployment\n"
+                "class Shouter:\n"
+                "    async def __call__(self, request: Request) -> dict:\n"
+                "        body = await request.json()\n"
+                '        return {"upper": body["text"].upper()}\n\n\n'
+                "app = Shouter.bind()\n"
+            ),
+            "requirements.txt": "ray[serve]\n",
+        },
+        {"text": "hi"},
+        {"upper": "HI"},
+        needs="ray",
+    ),
     "modal_function": KindSolution(
         {
             "app.py": (
