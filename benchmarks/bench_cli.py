@@ -7,7 +7,9 @@ Measures, in fresh subprocesses with DEPLOYER_HOME pointing at a temporary direc
   for `import deployer.cli.main` and for a whole `deployer strategies` run;
 - which heavy SDKs (docker, modal, bentoml, langgraph, langgraph_sdk, litellm, ray) and which
   mid-weight libraries (rich, pydantic, httpx, ...) each command imports, read from
-  `sys.modules` at exit. The CLI must not import an SDK to answer either command.
+  `sys.modules` at exit. The CLI must not import an SDK to answer either command;
+- a local deploy of examples/slugify through the CLI, cold (a fresh home: its virtual
+  environment is built) and warm (the environment reused), against issue 14's targets.
 
 Run: `python benchmarks/bench_cli.py [--json] [--runs N]` from the repository root.
 """
@@ -21,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -180,6 +183,35 @@ def is_installed(name: str) -> bool:
         return False
 
 
+def time_deploys(deployer: list[str], env: Mapping[str, str], runs: int) -> dict[str, Stats]:
+    """`deployer deploy examples/slugify --strategy local`, each removed after (untimed):
+    cold, a fresh DEPLOYER_HOME per run (its virtual environment is built; uv's own package
+    cache is warm after the warm-up), and warm, one home (the environment is reused)."""
+    source = str(REPO_ROOT / "examples" / "slugify")
+
+    def deploy(home: str, name: str) -> float:
+        run_env = {**env, "DEPLOYER_HOME": home}
+        start = time.perf_counter()
+        done = subprocess.run(
+            [*deployer, "deploy", source, "--strategy", "local", "--name", name],
+            env=run_env, capture_output=True, text=True,
+        )  # fmt: skip
+        elapsed = time.perf_counter() - start
+        subprocess.run([*deployer, "rm", name, "--force"], env=run_env, capture_output=True)
+        if done.returncode != 0:
+            raise SystemExit(f"deploy of examples/slugify failed:\n{done.stderr.strip()}")
+        return elapsed
+
+    with tempfile.TemporaryDirectory(prefix="deployer-bench-deploy-") as root:
+        deploy(f"{root}/warm", "bench-warmup")  # fills uv's cache and the warm home's venv
+        cold = [deploy(f"{root}/cold{i}", "bench-cold") for i in range(runs)]
+        warm = [deploy(f"{root}/warm", "bench-warm") for _ in range(runs)]
+    return {
+        "deployer deploy examples/slugify (local), cold": Stats.of(cold).scaled(1000),
+        "deployer deploy examples/slugify (local), warm": Stats.of(warm).scaled(1000),
+    }
+
+
 def main() -> int:
     args = parse_args(
         "Wall time, import time and imported modules of the deployer CLI.",
@@ -218,6 +250,9 @@ def main() -> int:
             progress(f"timing {label} x{args.runs}")
             stats, _ = time_command(cmd, env, args.runs)
             wall[label] = stats.scaled(1000)
+
+        progress(f"timing local deploys of examples/slugify, cold and warm x{args.runs}")
+        wall.update(time_deploys(deployer, env, args.runs))
 
         progress("import-time breakdowns")
         strategies_argv = ["-c", DRIVER, os.devnull, "strategies"]
@@ -276,6 +311,9 @@ def main() -> int:
         / wall["python -c 'httpx.post(...)' (one-shot)"].median
     )
     print(f"  deployer run / one-shot httpx POST: {run_ratio:.2f}x (target <= 1.2x)")
+    for kind, target in (("cold", 1000), ("warm", 400)):
+        took = wall[f"deployer deploy examples/slugify (local), {kind}"].median
+        print(f"  {kind} local deploy: {took:.0f} ms (target <= {target} ms)")
     for label in ("deployer --help", "deployer strategies"):
         print(f"  {label}: {wall[label].median - base:.1f} ms above the bare interpreter start")
     for label, data in breakdowns.items():
