@@ -1,5 +1,7 @@
 """The runner bases strategies share: EnvelopeClient against a real HTTP server on
-127.0.0.1, ProcessServerRunner with a real server process (python -m http.server)."""
+127.0.0.1, ProcessServerRunner with a real server process (python -m http.server), and the
+standard-library probe behind EnvelopeClient's GETs (raw sockets that misbehave; a deploy's
+GETs never import httpx)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -21,6 +24,7 @@ import pytest
 from deployer.errors import PortInUseError, PortRaceError, one_line
 from deployer.models import RunInterface
 from deployer.runtime.http import EnvelopeClient, is_envelope
+from deployer.runtime.probe import ProbeError, probe
 from deployer.runtime.processes import is_alive
 from deployer.runtime.runner import RunnerContext
 from deployer.runtime.server import ProcessServerRunner
@@ -29,6 +33,20 @@ from deployer.runtime.server import ProcessServerRunner
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
+
+    def do_GET(self) -> None:  # what deployer.runtime.probe reads: readiness, a 503, HTML
+        if self.path.startswith("/readyz"):
+            ready = self.headers.get("Authorization") == "Bearer t0k"
+            code, status = (200, "ready") if ready else (401, "error")
+            payload = json.dumps({"status": status, "path": self.path}).encode()
+        elif self.path == "/loading":
+            code, payload = 503, json.dumps({"status": "loading"}).encode()
+        else:
+            code, payload = 200, b"<html>not json</html>"
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -206,3 +224,105 @@ def test_a_dead_server_is_reported_as_exited(tmp_path: Path) -> None:
     assert runner.status() == "failed"
     assert f"its server process {pid} has exited" in runner.run({})["error"]
     runner.stop()
+
+
+# -- deployer.runtime.probe: the standard-library GETs a deploy makes -------------------------
+
+
+def test_a_probe_sends_the_headers_and_returns_status_and_body(server: str) -> None:
+    answer = probe(f"{server}/readyz?full=1", headers={"Authorization": "Bearer t0k"}, timeout=5)
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ready", "path": "/readyz?full=1"}
+    refused = probe(f"{server}/readyz", timeout=5)  # no token: the server's 401, not an error
+    assert refused.status_code == 401 and refused.json()["status"] == "error"
+    html = probe(f"{server}/page", timeout=5)
+    assert html.text == "<html>not json</html>"
+    with pytest.raises(ValueError):
+        html.json()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent() -> Iterator[int]:
+    """Accepts connections and never answers (a server stuck in its load step)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+@pytest.fixture
+def not_http() -> Iterator[int]:
+    """Answers every connection with a line that is not HTTP, then closes."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(1024)
+                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    listener.close()
+
+
+def test_no_answer_is_one_probe_error(silent: int, not_http: int) -> None:
+    with pytest.raises(ProbeError, match="ConnectionRefusedError"):
+        probe(f"http://127.0.0.1:{closed_port()}/readyz", timeout=2)
+    with pytest.raises(ProbeError, match="timed out|TimeoutError"):
+        probe(f"http://127.0.0.1:{silent}/readyz", timeout=0.3)
+    with pytest.raises(ProbeError):
+        probe(f"http://127.0.0.1:{not_http}/readyz", timeout=2)
+    with pytest.raises(ProbeError, match="not an http"):
+        probe("file:///etc/passwd", timeout=1)
+
+
+def test_envelope_client_readiness_and_schema_read_through_the_probe(
+    server: str, silent: int
+) -> None:
+    client = EnvelopeClient(server, name="d", timeout=5, headers={"Authorization": "Bearer t0k"})
+    assert client.readiness().state == "ready"
+    assert client.get("/loading").status_code == 503
+    assert client.schema() is None  # /schema here is HTML: no schema, no exception
+    gone = EnvelopeClient(f"http://127.0.0.1:{closed_port()}", name="d", timeout=5)
+    assert gone.readiness().state == "stopped" and gone.schema() is None
+    stuck = EnvelopeClient(f"http://127.0.0.1:{silent}", name="d", timeout=5)
+    assert stuck.readiness(timeout=0.3).state == "stopped"
+    assert client._client is None  # no httpx client was made for any of these GETs
+
+
+def test_the_gets_of_a_deploy_do_not_import_httpx(server: str) -> None:
+    """In a fresh interpreter: readiness, schema and a GET through EnvelopeClient leave httpx
+    unimported; the first call (a POST) imports it."""
+    script = f"""
+import sys
+from deployer.runtime.http import EnvelopeClient
+client = EnvelopeClient({server!r}, name="d", timeout=5, headers={{"Authorization": "Bearer t0k"}})
+assert client.readiness().state == "ready"
+client.schema()
+client.get("/loading")
+print("httpx" in sys.modules)
+client.post_envelope("/run", {{}})
+print("httpx" in sys.modules)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]
