@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from e2e_support import Cli
+from deployer.testing import DeployerCli
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> Iterator[Cli]:
-    runner = Cli(tmp_path / "home")
+def cli(tmp_path: Path) -> Iterator[DeployerCli]:
+    runner = DeployerCli(tmp_path / "home")
     yield runner
     # never leave a server behind, whatever the test did
     listing = runner("ls", "--json")

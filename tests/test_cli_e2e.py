@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from deployer.testing import tree_hash
-from e2e_support import EXAMPLES, Cli
+from deployer.testing import DeployerCli, tree_hash
+from e2e_support import EXAMPLES
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def solution(tmp_path: Path):
     return make
 
 
-def test_strategies_lists_local_with_json(cli: Cli):
+def test_strategies_lists_local_with_json(cli: DeployerCli):
     result = cli("strategies", "--json")
     assert result.code == 0, result.err
     local = next(row for row in result.json() if row["name"] == "local")
@@ -40,7 +40,7 @@ def test_strategies_lists_local_with_json(cli: Cli):
     assert table.code == 0 and "local" in table.out
 
 
-def test_select_json_and_text(cli: Cli):
+def test_select_json_and_text(cli: DeployerCli):
     result = cli("select", str(EXAMPLES / "hello"), "--json")
     assert result.code == 0, result.err
     setting = result.json()
@@ -51,7 +51,7 @@ def test_select_json_and_text(cli: Cli):
     assert "Chosen strategy: local" in text.out and "goal says 'locally'" in text.out
 
 
-def test_full_lifecycle_across_processes(cli: Cli):
+def test_full_lifecycle_across_processes(cli: DeployerCli):
     source = EXAMPLES / "sentiment"
     before = tree_hash(source)
     deployed = cli("deploy", str(source), "--name", "senti", "--json")
@@ -90,7 +90,7 @@ def test_full_lifecycle_across_processes(cli: Cli):
     assert tree_hash(source) == before
 
 
-def test_entry_point_that_raises_keeps_the_deployment_up(cli: Cli, solution):
+def test_entry_point_that_raises_keeps_the_deployment_up(cli: DeployerCli, solution):
     root = solution({"main.py": "def predict(n: int):\n    return 100 // n\n"})
     assert cli("deploy", str(root), "--name", "div").code == 0
     failed = cli("run", "div", '{"n": 0}')
@@ -103,7 +103,7 @@ def test_entry_point_that_raises_keeps_the_deployment_up(cli: Cli, solution):
     ("payload", "message"),
     [("{not json", "input is not valid JSON"), ("[1, 2]", "input must be a JSON object")],
 )
-def test_bad_run_input(cli: Cli, payload: str, message: str):
+def test_bad_run_input(cli: DeployerCli, payload: str, message: str):
     assert (
         cli("deploy", str(EXAMPLES / "hello"), "--name", "h", "--option", "mode=inprocess").code
         == 0
@@ -113,7 +113,7 @@ def test_bad_run_input(cli: Cli, payload: str, message: str):
     assert "Traceback" not in result.err
 
 
-def test_bad_paths_and_names(cli: Cli, tmp_path: Path):
+def test_bad_paths_and_names(cli: DeployerCli, tmp_path: Path):
     missing = cli("deploy", str(tmp_path / "nope"))
     assert missing.code == 2 and "does not exist" in missing.err
     (tmp_path / "f.py").write_text("")
@@ -134,7 +134,7 @@ def test_bad_paths_and_names(cli: Cli, tmp_path: Path):
         assert "Traceback" not in result.err
 
 
-def test_name_taken(cli: Cli):
+def test_name_taken(cli: DeployerCli):
     # a name that exists gets a new version (issue 15), not "name taken"
     hello = str(EXAMPLES / "hello")
     assert cli("deploy", hello, "--name", "dup", "--option", "mode=inprocess").code == 0
@@ -142,7 +142,7 @@ def test_name_taken(cli: Cli):
     assert again.code == 0 and "deployed dup version 2" in again.out, again.err
 
 
-def test_options_are_validated(cli: Cli):
+def test_options_are_validated(cli: DeployerCli):
     hello = str(EXAMPLES / "hello")
     unknown = cli("deploy", hello, "--option", "colour=red")
     assert unknown.code == 2 and "no option 'colour'" in unknown.err
@@ -154,7 +154,7 @@ def test_options_are_validated(cli: Cli):
     assert cli("ls", "--json").json() == []
 
 
-def test_entry_point_errors(cli: Cli, solution):
+def test_entry_point_errors(cli: DeployerCli, solution):
     none = cli("deploy", str(solution({"lib.py": "def helper():\n    pass\n"})))
     assert none.code == 2 and "no entry point found" in none.err and "--entrypoint" in none.err
     two = solution({"main.py": "def predict(x): ...\n", "app.py": "def run(x): ...\n"})
@@ -164,7 +164,7 @@ def test_entry_point_errors(cli: Cli, solution):
     assert chosen.code == 0, chosen.err
 
 
-def test_port_in_use(cli: Cli):
+def test_port_in_use(cli: DeployerCli):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -175,7 +175,7 @@ def test_port_in_use(cli: Cli):
 
 
 @pytest.mark.slow
-def test_dependency_install_failure_names_the_package(cli: Cli, solution):
+def test_dependency_install_failure_names_the_package(cli: DeployerCli, solution):
     root = solution(
         {
             "main.py": "def predict(x):\n    return x\n",
@@ -187,7 +187,7 @@ def test_dependency_install_failure_names_the_package(cli: Cli, solution):
     assert cli("ls", "--json").json() == []
 
 
-def test_crashed_server_is_reported_and_start_recovers(cli: Cli):
+def test_crashed_server_is_reported_and_start_recovers(cli: DeployerCli):
     info = cli("deploy", str(EXAMPLES / "hello"), "--name", "crash", "--json").json()
     pid = info["runner_state"]["pid"]
     os.killpg(os.getpgid(pid), signal.SIGKILL)
@@ -199,13 +199,13 @@ def test_crashed_server_is_reported_and_start_recovers(cli: Cli):
 
 
 @pytest.mark.slow
-def test_third_party_requirement_example(cli: Cli):
+def test_third_party_requirement_example(cli: DeployerCli):
     assert cli("deploy", str(EXAMPLES / "slugify"), "--name", "slug").code == 0
     result = cli("run", "slug", '{"text": "Hello, Wörld!"}')
     assert result.json() == {"status": "success", "output": {"slug": "hello-world"}}
 
 
-def test_env_values_reach_the_solution_but_not_the_store(cli: Cli, solution):
+def test_env_values_reach_the_solution_but_not_the_store(cli: DeployerCli, solution):
     root = solution({"main.py": "import os\ndef predict():\n    return os.environ['MY_TOKEN']\n"})
     deployed = cli("deploy", str(root), "--name", "envy", "--env", "MY_TOKEN=tok-12345", "--json")
     assert deployed.code == 0, deployed.err

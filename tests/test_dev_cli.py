@@ -7,14 +7,13 @@ import queue
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from e2e_support import Cli
+from deployer.testing import DeployerCli
 
 pytest.importorskip("watchfiles", reason="deployer dev needs the extra deployer-core[dev]")
 
@@ -22,11 +21,8 @@ pytest.importorskip("watchfiles", reason="deployer dev needs the extra deployer-
 class DevProcess:
     """`deployer dev` in the background, its output lines readable with a timeout."""
 
-    def __init__(self, cli: Cli, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "deployer", "dev", *args],
-            env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+    def __init__(self, cli: DeployerCli, *args: str) -> None:
+        self.proc = cli.popen("dev", *args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -67,7 +63,9 @@ def write(root: Path, reply: str, broken: bool = False) -> None:
     (root / "main.py").write_text(f"def predict(name){colon}\n    return {{'{reply}': name}}\n")
 
 
-def test_dev_redeploys_on_save_reports_errors_and_cleans_up(cli: Cli, tmp_path: Path) -> None:
+def test_dev_redeploys_on_save_reports_errors_and_cleans_up(
+    cli: DeployerCli, tmp_path: Path
+) -> None:
     cli.env["DEPLOYER_STRATEGIES"] = "local"
     root = tmp_path / "sol"
     root.mkdir()
@@ -105,7 +103,9 @@ def test_dev_redeploys_on_save_reports_errors_and_cleans_up(cli: Cli, tmp_path: 
     assert not list((cli.home / "workspaces").iterdir())
 
 
-def test_dev_on_a_path_that_stops_existing_stops_and_removes(cli: Cli, tmp_path: Path) -> None:
+def test_dev_on_a_path_that_stops_existing_stops_and_removes(
+    cli: DeployerCli, tmp_path: Path
+) -> None:
     cli.env["DEPLOYER_STRATEGIES"] = "local"
     root = tmp_path / "gone"
     root.mkdir()
@@ -124,6 +124,6 @@ def test_dev_on_a_path_that_stops_existing_stops_and_removes(cli: Cli, tmp_path:
     assert cli("ls", "--json").json() == []
 
 
-def test_dev_on_a_missing_path_is_one_line(cli: Cli, tmp_path: Path) -> None:
+def test_dev_on_a_missing_path_is_one_line(cli: DeployerCli, tmp_path: Path) -> None:
     done = cli("dev", str(tmp_path / "nowhere"))
     assert done.code == 2 and done.err.startswith("error: ") and "Traceback" not in done.err

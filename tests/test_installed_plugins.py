@@ -9,13 +9,8 @@ import pytest
 
 from deployer.cli.scaffold import new_strategy
 from deployer.plugins.registry import StrategyRegistry, default_entry_points
-from e2e_support import (
-    CMDLINE_RUNNER,
-    EXAMPLES,
-    Cli,
-    fake_distribution,
-    scaffold_files,
-)
+from deployer.testing import DeployerCli
+from e2e_support import CMDLINE_RUNNER, EXAMPLES, fake_distribution, scaffold_files
 
 HOOK = """\
 from deployer import StrategyPackage, hookimpl
@@ -76,7 +71,7 @@ def test_installed_local_strategy_is_found_through_its_entry_point():
 
 
 def test_each_broken_plugin_is_reported_with_distribution_and_version(site: Path, tmp_path):
-    cli = Cli(tmp_path / "home", {"PYTHONPATH": str(site)})
+    cli = DeployerCli(tmp_path / "home", {"PYTHONPATH": str(site)})
     listing = cli("strategies", "--json")
     assert listing.code == 0, listing.err
     rows: dict[str, list[dict]] = {}

@@ -4,12 +4,11 @@ versions, history, rollback, status events, the kept log of a failed attempt, ba
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from e2e_support import Cli, Result
+from deployer.testing import CliResult, DeployerCli
 
 
 def solution(root: Path, reply: str, extra: str = "") -> Path:
@@ -18,7 +17,7 @@ def solution(root: Path, reply: str, extra: str = "") -> Path:
     return root
 
 
-def one_line_error(result: Result, code: int) -> str:
+def one_line_error(result: CliResult, code: int) -> str:
     assert result.code == code, (result.code, result.out, result.err)
     assert "Traceback" not in result.err, result.err
     lines = [line for line in result.err.splitlines() if line.strip()]
@@ -27,16 +26,16 @@ def one_line_error(result: Result, code: int) -> str:
 
 
 @pytest.fixture
-def local(cli: Cli) -> Cli:
+def local(cli: DeployerCli) -> DeployerCli:
     cli.env["DEPLOYER_STRATEGIES"] = "local"
     return cli
 
 
-def deploy(cli: Cli, root: Path, *more: str) -> Result:
+def deploy(cli: DeployerCli, root: Path, *more: str) -> CliResult:
     return cli("deploy", str(root), "--strategy", "local", "--name", "svc", *more)
 
 
-def test_versions_history_rollback_and_status(local: Cli, tmp_path: Path) -> None:
+def test_versions_history_rollback_and_status(local: DeployerCli, tmp_path: Path) -> None:
     root = solution(tmp_path / "sol", "v1")
     assert deploy(local, root).code == 0
     error = one_line_error(local("rollback", "svc"), 2)
@@ -71,7 +70,9 @@ def test_versions_history_rollback_and_status(local: Cli, tmp_path: Path) -> Non
     assert "has no version 1" in one_line_error(local("rollback", "svc", "--to", "1"), 2)
 
 
-def test_a_failed_redeploy_keeps_serving_and_points_at_its_log(local: Cli, tmp_path: Path) -> None:
+def test_a_failed_redeploy_keeps_serving_and_points_at_its_log(
+    local: DeployerCli, tmp_path: Path
+) -> None:
     root = solution(tmp_path / "sol", "good")
     assert deploy(local, root).code == 0
     solution(root, "bad", extra="raise SystemExit('v2 cannot start: missing weights')")
@@ -94,16 +95,12 @@ def test_a_failed_redeploy_keeps_serving_and_points_at_its_log(local: Cli, tmp_p
     assert "failed to deploy" in one_line_error(local("rollback", "svc", "--to", "2"), 2)
 
 
-def test_two_redeploys_at_once_through_the_cli(local: Cli, tmp_path: Path) -> None:
+def test_two_redeploys_at_once_through_the_cli(local: DeployerCli, tmp_path: Path) -> None:
     assert deploy(local, solution(tmp_path / "sol", "v1")).code == 0
     slow = solution(tmp_path / "slow", "slow", extra="import time\ntime.sleep(4)")
-    command = [sys.executable, "-m", "deployer", "deploy", str(slow), "--strategy", "local",
-               "--name", "svc"]  # fmt: skip
+    command = ["deploy", str(slow), "--strategy", "local", "--name", "svc"]
     procs = [
-        subprocess.Popen(
-            command, env=local.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(2)
+        local.popen(*command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)
     ]
     outcomes = [(proc.wait(180), proc.stderr.read()) for proc in procs]
     for proc in procs:
@@ -117,7 +114,7 @@ def test_two_redeploys_at_once_through_the_cli(local: Cli, tmp_path: Path) -> No
     assert [r["version"] for r in local("history", "svc", "--json").json()] == [1, 2]
 
 
-def test_logs_since_json_and_follow_across_a_redeploy(local: Cli, tmp_path: Path) -> None:
+def test_logs_since_json_and_follow_across_a_redeploy(local: DeployerCli, tmp_path: Path) -> None:
     import json
     import time
     from datetime import UTC, datetime
@@ -140,10 +137,9 @@ def test_logs_since_json_and_follow_across_a_redeploy(local: Cli, tmp_path: Path
     assert "v1 says early" in local("logs", "svc", "--since", "1h").out
     bad = local("logs", "svc", "--since", "yesterday")
     assert bad.code == 2 and "neither a duration" in bad.err and "Traceback" not in bad.err
-    follower = subprocess.Popen(
-        [sys.executable, "-m", "deployer", "logs", "svc", "-f", "--json"],
-        env=local.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    follower = local.popen(
+        "logs", "svc", "-f", "--json", stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         time.sleep(1.5)
         (root / "main.py").write_text(

@@ -19,8 +19,8 @@ import pytest
 import deployer
 from deployer.deployment.software import DeployedSoftware
 from deployer.plugins.registry import StrategyRegistry
-from deployer.testing import tree_hash, write_solution
-from e2e_support import EXAMPLES, Cli
+from deployer.testing import DeployerCli, tree_hash, write_solution
+from e2e_support import EXAMPLES
 
 PUBLISHED = EXAMPLES / "published"
 
@@ -220,7 +220,7 @@ def test_published_shapes_on_modal_local(
 
 
 def test_a_web_app_on_langgraph_is_refused_in_one_line_before_adapting(tmp_path: Path) -> None:
-    cli = Cli(tmp_path / "home")
+    cli = DeployerCli(tmp_path / "home")
     source = PUBLISHED / "fastapi_app"
     refused = cli("deploy", str(source), "--strategy", "langgraph")
     assert refused.code == 2

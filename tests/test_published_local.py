@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from deployer.testing import tree_hash
-from e2e_support import EXAMPLES, Cli
+from deployer.testing import DeployerCli, tree_hash
+from e2e_support import EXAMPLES
 
 PUBLISHED = EXAMPLES / "published"
 
 
 @pytest.mark.slow
-def test_dependencies_only_in_setup_py_are_installed(cli: Cli) -> None:
+def test_dependencies_only_in_setup_py_are_installed(cli: DeployerCli) -> None:
     source = PUBLISHED / "setup_py_deps"
     before = tree_hash(source)
     deployed = cli("deploy", str(source), "--name", "setuppy")
@@ -39,7 +39,7 @@ SHAPES = [
 @pytest.mark.slow
 @pytest.mark.parametrize(("shape", "inputs", "expected"), SHAPES, ids=[s[0] for s in SHAPES])
 def test_each_shape_deploys_without_an_entrypoint_and_answers(
-    cli: Cli, shape: str, inputs: dict, expected: object
+    cli: DeployerCli, shape: str, inputs: dict, expected: object
 ) -> None:
     import json
 
@@ -52,7 +52,7 @@ def test_each_shape_deploys_without_an_entrypoint_and_answers(
     assert tree_hash(source) == before  # the solution is never modified
 
 
-def test_a_kind_the_target_cannot_run_is_refused_in_one_line(cli: Cli) -> None:
+def test_a_kind_the_target_cannot_run_is_refused_in_one_line(cli: DeployerCli) -> None:
     source = PUBLISHED / "cog_predictor"
     refused = cli("deploy", str(source), "--strategy", "local", "--option", "mode=inprocess")
     assert refused.code == 2

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.testing import tree_hash
-from e2e_support import Cli
+from deployer.testing import DeployerCli, tree_hash
 
 FASTAPI_TWO_ROUTES = """\
 from fastapi import FastAPI
@@ -59,7 +58,9 @@ def solution(root: Path, source: str, requirements: str = "") -> Path:
 
 
 @pytest.mark.slow
-def test_a_fastapi_app_with_two_post_routes_needs_the_route_option(cli: Cli, tmp_path: Path):
+def test_a_fastapi_app_with_two_post_routes_needs_the_route_option(
+    cli: DeployerCli, tmp_path: Path
+):
     source = solution(tmp_path / "api", FASTAPI_TWO_ROUTES, "fastapi")
     before = tree_hash(source)
     ambiguous = cli(
@@ -88,7 +89,7 @@ def test_a_fastapi_app_with_two_post_routes_needs_the_route_option(cli: Cli, tmp
 
 
 @pytest.mark.slow
-def test_a_flask_app_takes_the_route_option(cli: Cli, tmp_path: Path):
+def test_a_flask_app_takes_the_route_option(cli: DeployerCli, tmp_path: Path):
     source = solution(tmp_path / "flaskapp", FLASK_TWO_ROUTES, "flask")
     deployed = cli(
         "deploy", str(source), "--name", "neg", "--strategy", "local", "--entrypoint", "main:app",
@@ -100,7 +101,7 @@ def test_a_flask_app_takes_the_route_option(cli: Cli, tmp_path: Path):
 
 @pytest.mark.parametrize("route", ["http://evil.example/x", "/a?b=1", "/../etc", "predict"])
 def test_a_route_that_is_not_a_plain_path_is_refused_before_adapting(
-    cli: Cli, tmp_path: Path, route: str
+    cli: DeployerCli, tmp_path: Path, route: str
 ):
     source = solution(tmp_path / "api", FASTAPI_TWO_ROUTES)
     refused = cli(
@@ -122,7 +123,7 @@ def test_a_route_that_is_not_a_plain_path_is_refused_before_adapting(
     )
 
 
-def test_the_route_option_is_refused_for_a_function(cli: Cli, tmp_path: Path):
+def test_the_route_option_is_refused_for_a_function(cli: DeployerCli, tmp_path: Path):
     source = solution(tmp_path / "fn", "def predict(text: str) -> str:\n    return text\n")
     refused = cli("deploy", str(source), "--strategy", "local", "--option", "route=/predict")
     assert refused.code == 2, refused.err

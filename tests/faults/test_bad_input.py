@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_support import Cli, Result
+from deployer.testing import CliResult, DeployerCli
 
 HELLO = "def predict(name):\n    return {'hi': name}\n"
 
@@ -21,7 +21,7 @@ def solution(root: Path, files: dict[str, str] | None = None) -> Path:
     return root
 
 
-def one_line_error(result: Result, code: int) -> str:
+def one_line_error(result: CliResult, code: int) -> str:
     assert result.code == code, (result.code, result.out, result.err)
     assert "Traceback" not in result.err and "Traceback" not in result.out
     lines = [line for line in result.err.splitlines() if line.strip()]
@@ -30,12 +30,12 @@ def one_line_error(result: Result, code: int) -> str:
 
 
 @pytest.fixture
-def local(cli: Cli) -> Cli:
+def local(cli: DeployerCli) -> DeployerCli:
     cli.env["DEPLOYER_STRATEGIES"] = "local"
     return cli
 
 
-def test_infinite_nan_and_negative_timeouts_are_refused(local: Cli, tmp_path: Path) -> None:
+def test_infinite_nan_and_negative_timeouts_are_refused(local: DeployerCli, tmp_path: Path) -> None:
     root = solution(tmp_path / "sol")
     for flag in ("--run-timeout", "--startup-timeout"):
         for value in ("inf", "nan", "-1", "0"):
@@ -45,7 +45,7 @@ def test_infinite_nan_and_negative_timeouts_are_refused(local: Cli, tmp_path: Pa
     assert local("ls", "--json").json() == []  # no record was written
 
 
-def test_bad_env_pairs_names_and_option_values(local: Cli, tmp_path: Path) -> None:
+def test_bad_env_pairs_names_and_option_values(local: DeployerCli, tmp_path: Path) -> None:
     root = solution(tmp_path / "sol")
     for pair in (" =v", "A B=v", "=v", "novalue"):
         done = local("deploy", str(root), "--strategy", "local", "--env", pair)
@@ -59,13 +59,13 @@ def test_bad_env_pairs_names_and_option_values(local: Cli, tmp_path: Path) -> No
     assert local("ls", "--json").json() == []
 
 
-def test_rm_force_of_an_unknown_name_says_so(local: Cli) -> None:
+def test_rm_force_of_an_unknown_name_says_so(local: DeployerCli) -> None:
     done = local("rm", "--force", "nosuch")
     assert "no deployment named 'nosuch'" in one_line_error(done, 4)
     assert "removed" not in done.out
 
 
-def test_nan_infinity_and_deep_nesting_in_inputs(local: Cli, tmp_path: Path) -> None:
+def test_nan_infinity_and_deep_nesting_in_inputs(local: DeployerCli, tmp_path: Path) -> None:
     root = solution(tmp_path / "sol", {"main.py": "def predict(x=None):\n    return {'x': x}\n"})
     made = local("deploy", str(root), "--strategy", "local", "--name", "n",
                  "--option", "mode=inprocess")  # fmt: skip
@@ -76,7 +76,9 @@ def test_nan_infinity_and_deep_nesting_in_inputs(local: Cli, tmp_path: Path) -> 
     assert "nested too deeply" in one_line_error(local("run", "n", stdin=deep), 2)
 
 
-def test_nan_in_an_output_is_an_error_envelope_not_invalid_json(local: Cli, tmp_path) -> None:
+def test_nan_in_an_output_is_an_error_envelope_not_invalid_json(
+    local: DeployerCli, tmp_path
+) -> None:
     root = solution(tmp_path / "sol", {"main.py": "def predict():\n    return float('nan')\n"})
     for mode in ("inprocess", "process"):
         made = local("deploy", str(root), "--strategy", "local", "--name", f"nan-{mode}",
@@ -88,7 +90,9 @@ def test_nan_in_an_output_is_an_error_envelope_not_invalid_json(local: Cli, tmp_
         assert envelope["status"] == "error" and "nan" in envelope["error"].lower(), envelope
 
 
-def test_a_tampered_record_never_deletes_outside_the_home(local: Cli, tmp_path: Path) -> None:
+def test_a_tampered_record_never_deletes_outside_the_home(
+    local: DeployerCli, tmp_path: Path
+) -> None:
     victim = tmp_path / "victim"
     victim.mkdir()
     (victim / "precious.txt").write_text("keep me\n")
@@ -113,13 +117,15 @@ def test_a_tampered_record_never_deletes_outside_the_home(local: Cli, tmp_path: 
 def test_a_home_under_a_file_is_one_line_for_every_command(tmp_path: Path) -> None:
     blocker = tmp_path / "plain-file"
     blocker.write_text("x")
-    cli = Cli(blocker / "home", {"DEPLOYER_STRATEGIES": "local"})
+    cli = DeployerCli(blocker / "home", {"DEPLOYER_STRATEGIES": "local"})
     for args in (("ls",), ("rm", "x"), ("run", "x", "{}"), ("logs", "x"), ("stop", "x"),
                  ("deploy", str(solution(tmp_path / "sol")), "--strategy", "local")):  # fmt: skip
         assert "cannot be created" in one_line_error(cli(*args), 7)
 
 
-def test_rich_markup_in_user_strings_is_printed_as_it_is(local: Cli, tmp_path: Path) -> None:
+def test_rich_markup_in_user_strings_is_printed_as_it_is(
+    local: DeployerCli, tmp_path: Path
+) -> None:
     for index, label in enumerate(("[/oops]", "[bold red]x")):
         root = solution(tmp_path / label)
         made = local("deploy", str(root), "--strategy", "local", "--name", f"m{index}",

@@ -10,17 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from deployer.testing import tree_hash
-from e2e_support import Cli, Result
+from deployer.testing import CliResult, DeployerCli, tree_hash
 
 
 @pytest.fixture
-def local(cli: Cli) -> Cli:
+def local(cli: DeployerCli) -> DeployerCli:
     cli.env["DEPLOYER_STRATEGIES"] = "local"
     return cli
 
 
-def one_line_error(result: Result) -> str:
+def one_line_error(result: CliResult) -> str:
     assert result.code != 0, (result.out, result.err)
     assert "Traceback" not in result.err
     lines = [line for line in result.err.splitlines() if line.strip()]
@@ -28,7 +27,9 @@ def one_line_error(result: Result) -> str:
     return result.err
 
 
-def test_no_entry_point_is_found_on_the_source_before_any_copy(local: Cli, tmp_path) -> None:
+def test_no_entry_point_is_found_on_the_source_before_any_copy(
+    local: DeployerCli, tmp_path
+) -> None:
     root = tmp_path / "no-entry"
     root.mkdir()
     (root / "settings.py").write_text("VALUE = 1\n")
@@ -48,7 +49,7 @@ def test_no_entry_point_is_found_on_the_source_before_any_copy(local: Cli, tmp_p
         local.home / "workspaces").exists() else True  # fmt: skip
 
 
-def test_a_large_copy_says_its_size_and_what_to_ignore(local: Cli, tmp_path: Path) -> None:
+def test_a_large_copy_says_its_size_and_what_to_ignore(local: DeployerCli, tmp_path: Path) -> None:
     root = tmp_path / "big"
     (root / "data").mkdir(parents=True)
     (root / "main.py").write_text("def predict(name='x'):\n    return {'hi': name}\n")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from e2e_support import Cli
+from deployer.testing import DeployerCli
 
 MISSING = "deployer-no-such-package-xyz==1.0"
 
 
-def test_the_install_failure_hint_names_a_log_that_exists(cli: Cli, tmp_path: Path) -> None:
+def test_the_install_failure_hint_names_a_log_that_exists(cli: DeployerCli, tmp_path: Path) -> None:
     cli.env["DEPLOYER_STRATEGIES"] = "local"
     root = tmp_path / "sol"
     root.mkdir()

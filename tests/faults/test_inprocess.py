@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from deployer.testing import tree_hash
-from e2e_support import Cli, Result
+from deployer.testing import CliResult, DeployerCli, tree_hash
 
 WRITER = """\
 from pathlib import Path
@@ -39,7 +37,7 @@ def predict(name="x"):
 
 
 @pytest.fixture
-def local(cli: Cli) -> Cli:
+def local(cli: DeployerCli) -> DeployerCli:
     cli.env["DEPLOYER_STRATEGIES"] = "local"
     return cli
 
@@ -50,21 +48,17 @@ def solution(root: Path, text: str) -> Path:
     return root
 
 
-def deploy_inprocess(cli: Cli, root: Path, name: str, *extra: str) -> Result:
+def deploy_inprocess(cli: DeployerCli, root: Path, name: str, *extra: str) -> CliResult:
     return cli("deploy", str(root), "--strategy", "local", "--name", name,
                "--option", "mode=inprocess", *extra)  # fmt: skip
 
 
-def run_from(cli: Cli, cwd: Path, *args: str) -> Result:
+def run_from(cli: DeployerCli, cwd: Path, *args: str) -> CliResult:
     """`deployer run` started from inside `cwd`, as a user in their repository would."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "deployer", *args],
-        cwd=cwd, capture_output=True, text=True, env=cli.env, timeout=300,
-    )  # fmt: skip
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    return cli(*args, cwd=cwd)
 
 
-def one_line_error(result: Result) -> str:
+def one_line_error(result: CliResult) -> str:
     assert result.code != 0, (result.out, result.err)
     assert "Traceback" not in result.err and "Traceback" not in result.out
     lines = [line for line in result.err.splitlines() if line.strip()]
@@ -72,7 +66,9 @@ def one_line_error(result: Result) -> str:
     return result.err
 
 
-def test_calls_run_in_the_workspace_not_in_the_callers_repository(local: Cli, tmp_path) -> None:
+def test_calls_run_in_the_workspace_not_in_the_callers_repository(
+    local: DeployerCli, tmp_path
+) -> None:
     root = solution(tmp_path / "repo", WRITER)
     before = tree_hash(root)
     made = run_from(local, root, "deploy", ".", "--strategy", "local", "--name", "w",
@@ -87,7 +83,9 @@ def test_calls_run_in_the_workspace_not_in_the_callers_repository(local: Cli, tm
     assert local.home in workspace.parents
 
 
-def test_print_output_goes_to_the_log_not_into_the_envelope(local: Cli, tmp_path: Path) -> None:
+def test_print_output_goes_to_the_log_not_into_the_envelope(
+    local: DeployerCli, tmp_path: Path
+) -> None:
     made = deploy_inprocess(local, solution(tmp_path / "sol", CHATTY), "p")
     assert made.code == 0, made.err
     assert "hello from import" not in made.out + made.err
@@ -102,7 +100,9 @@ def test_print_output_goes_to_the_log_not_into_the_envelope(local: Cli, tmp_path
         assert text in logs.out, logs.out
 
 
-def test_sys_exit_at_import_fails_the_deploy_in_one_line(local: Cli, tmp_path: Path) -> None:
+def test_sys_exit_at_import_fails_the_deploy_in_one_line(
+    local: DeployerCli, tmp_path: Path
+) -> None:
     for code in ("0", "3", "'bye'"):
         root = solution(tmp_path / f"exit{len(code)}", f"import sys\nsys.exit({code})\n"
                         "def predict():\n    return 1\n")  # fmt: skip
@@ -112,7 +112,7 @@ def test_sys_exit_at_import_fails_the_deploy_in_one_line(local: Cli, tmp_path: P
     assert local("ls", "--json").json() == []  # nothing half-made is left
 
 
-def test_the_run_timeout_stops_an_overrunning_call(local: Cli, tmp_path: Path) -> None:
+def test_the_run_timeout_stops_an_overrunning_call(local: DeployerCli, tmp_path: Path) -> None:
     text = "import time\n\ndef predict(seconds=0):\n    time.sleep(seconds)\n    return 'done'\n"
     made = deploy_inprocess(local, solution(tmp_path / "sol", text), "t", "--run-timeout", "1")
     assert made.code == 0, made.err

@@ -10,7 +10,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from e2e_support import Cli
+from deployer.testing import DeployerCli, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -92,15 +91,6 @@ def describe(pids: list[int]) -> list[str]:
     return out
 
 
-def wait_for(predicate, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
-
-
 def recorded_pid(home: Path, name: str) -> int | None:
     db_path = home / "state.db"
     if not db_path.exists():
@@ -115,31 +105,38 @@ def recorded_pid(home: Path, name: str) -> int | None:
     return json.loads(row[0]).get("runner_state", {}).get("pid") if row else None
 
 
-def deploy_process(cli: Cli, root: Path, name: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "deployer", "deploy", str(root), "--strategy", "local",
-         "--name", name, "--startup-timeout", "120"],
+def deploy_process(cli: DeployerCli, root: Path, name: str) -> subprocess.Popen[str]:
+    return cli.popen(
+        "deploy", str(root), "--strategy", "local", "--name", name, "--startup-timeout", "120",
         env={**cli.env, "DEPLOYER_STRATEGIES": "local"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
 
-def test_kill_during_the_health_wait_then_rm_stops_the_server(cli: Cli, tmp_path: Path) -> None:
+def test_kill_during_the_health_wait_then_rm_stops_the_server(
+    cli: DeployerCli, tmp_path: Path
+) -> None:
     root = solution(tmp_path / "sol", SLOW_LOAD.replace("1.5", "30"))
     deploy = deploy_process(cli, root, "k")
-    assert wait_for(lambda: recorded_pid(cli.home, "k") is not None)  # recorded at once
+    assert wait_until(lambda: recorded_pid(cli.home, "k") is not None, limit=60)  # recorded at once
     server = recorded_pid(cli.home, "k")
     os.kill(deploy.pid, signal.SIGKILL)
     deploy.wait()
     assert psutil.pid_exists(server)
     done = cli("rm", "k")
     assert done.code == 0, done.err
-    assert wait_for(lambda: not psutil.pid_exists(server) or
-                    psutil.Process(server).status() == psutil.STATUS_ZOMBIE)  # fmt: skip
+    assert wait_until(
+        lambda: (
+            not psutil.pid_exists(server) or psutil.Process(server).status() == psutil.STATUS_ZOMBIE
+        ),
+        limit=60,
+    )
     assert marked(cli.home) == []
 
 
-def test_sigkill_at_twenty_moments_then_doctor_fix_leaves_nothing(cli: Cli, tmp_path) -> None:
+def test_sigkill_at_twenty_moments_then_doctor_fix_leaves_nothing(
+    cli: DeployerCli, tmp_path
+) -> None:
     root = solution(tmp_path / "sol", SLOW_LOAD)
     moments = random.Random(int(os.environ.get("DEPLOYER_KILL_SEED", "20261201")))
     for attempt in range(20):
@@ -157,7 +154,7 @@ def test_sigkill_at_twenty_moments_then_doctor_fix_leaves_nothing(cli: Cli, tmp_
         def strays(kept: set[str] = kept) -> list[int]:
             return [p for p in live(marked(cli.home)) if deployment_of(p) not in kept]
 
-        assert wait_for(lambda: strays() == [], timeout=15), (
+        assert wait_until(lambda: strays() == [], limit=15), (
             attempt, fixed.out, describe(strays()))  # fmt: skip
         staging = [p for p in (cli.home / "workspaces").glob(".*")] if (
             cli.home / "workspaces").exists() else []  # fmt: skip
@@ -165,11 +162,11 @@ def test_sigkill_at_twenty_moments_then_doctor_fix_leaves_nothing(cli: Cli, tmp_
         for row in rows:  # a deploy that finished before the kill is a working deployment
             assert cli("run", row["name"], '{"name": "ok"}').code == 0
             assert cli("rm", row["name"]).code == 0
-            assert wait_for(lambda n=row["name"]: live(marked(cli.home, n)) == [], timeout=15)
+            assert wait_until(lambda n=row["name"]: live(marked(cli.home, n)) == [], limit=15)
     assert cli("doctor", "--json").json() == []
 
 
-def test_four_concurrent_starts_start_one_server(cli: Cli, tmp_path: Path) -> None:
+def test_four_concurrent_starts_start_one_server(cli: DeployerCli, tmp_path: Path) -> None:
     root = solution(tmp_path / "sol", SLOW_LOAD)
     cli.env["DEPLOYER_STRATEGIES"] = "local"
     assert cli("deploy", str(root), "--strategy", "local", "--name", "c").code == 0
@@ -183,20 +180,23 @@ def test_four_concurrent_starts_start_one_server(cli: Cli, tmp_path: Path) -> No
     assert len(marked(cli.home, "c")) == 1
     assert cli("run", "c", '{"name": "one"}').code == 0
     assert cli("rm", "c").code == 0
-    assert wait_for(lambda: marked(cli.home, "c") == [])
+    assert wait_until(lambda: marked(cli.home, "c") == [], limit=60)
 
 
-def test_a_double_forked_daemon_is_stopped_by_rm(cli: Cli, tmp_path: Path) -> None:
+def test_a_double_forked_daemon_is_stopped_by_rm(cli: DeployerCli, tmp_path: Path) -> None:
     root = solution(tmp_path / "sol", DAEMON)
     cli.env["DEPLOYER_STRATEGIES"] = "local"
     assert cli("deploy", str(root), "--strategy", "local", "--name", "d").code == 0
-    assert wait_for(lambda: len(marked(cli.home, "d")) >= 2)  # the server and the daemon
+    # the server and the daemon
+    assert wait_until(lambda: len(marked(cli.home, "d")) >= 2, limit=60)
     done = cli("rm", "d")
     assert done.code == 0 and "could not stop" not in done.err
-    assert wait_for(lambda: marked(cli.home, "d") == [], timeout=15)
+    assert wait_until(lambda: marked(cli.home, "d") == [], limit=15)
 
 
-def test_doctor_finds_and_fixes_an_orphan_server_and_stale_staging(cli: Cli, tmp_path) -> None:
+def test_doctor_finds_and_fixes_an_orphan_server_and_stale_staging(
+    cli: DeployerCli, tmp_path
+) -> None:
     root = solution(tmp_path / "sol", SLOW_LOAD)
     cli.env["DEPLOYER_STRATEGIES"] = "local"
     assert cli("deploy", str(root), "--strategy", "local", "--name", "o").code == 0
@@ -214,7 +214,11 @@ def test_doctor_finds_and_fixes_an_orphan_server_and_stale_staging(cli: Cli, tmp
     assert psutil.pid_exists(server)
     fixed = cli("doctor", "--fix", "--json").json()
     assert all(f["fixed"] for f in fixed), fixed
-    assert wait_for(lambda: not psutil.pid_exists(server) or
-                    psutil.Process(server).status() == psutil.STATUS_ZOMBIE)  # fmt: skip
+    assert wait_until(
+        lambda: (
+            not psutil.pid_exists(server) or psutil.Process(server).status() == psutil.STATUS_ZOMBIE
+        ),
+        limit=60,
+    )
     assert not stale.exists()
     assert cli("doctor").out.strip() == "nothing left behind"

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from test_kill import describe, live, marked, wait_for
+from test_kill import describe, live, marked
 
-from e2e_support import Cli, Result
+from deployer.testing import CliResult, DeployerCli, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -29,19 +28,10 @@ def solution(root: Path) -> Path:
     return root
 
 
-def concurrently(cli: Cli, argv: list[list[str]], timeout: float = 300) -> list[Result]:
+def concurrently(cli: DeployerCli, argv: list[list[str]], timeout: float = 300) -> list[CliResult]:
     """Start every command at once, then collect them all (2 cores: they queue on the CPU,
     which is the point)."""
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "deployer", *args],
-            env=cli.env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for args in argv
-    ]
+    procs = [cli.popen(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for args in argv]
     results = []
     deadline = time.monotonic() + timeout  # one bound for the whole batch
     for proc in procs:
@@ -51,11 +41,11 @@ def concurrently(cli: Cli, argv: list[list[str]], timeout: float = 300) -> list[
             proc.kill()
             out, err = proc.communicate()
             err += "\n<timed out>"
-        results.append(Result(proc.returncode, out, err))
+        results.append(CliResult(proc.returncode, out, err))
     return results
 
 
-def cleanly_refused(result: Result) -> bool:
+def cleanly_refused(result: CliResult) -> bool:
     """A non-zero exit whose stderr starts with one `error:` line (a hint may follow) and whose
     stdout is empty or an error envelope."""
     if result.code == 0 or "Traceback" in result.err + result.out:
@@ -71,18 +61,18 @@ def cleanly_refused(result: Result) -> bool:
     return True
 
 
-def nothing_left(cli: Cli) -> None:
+def nothing_left(cli: DeployerCli) -> None:
     listing = cli("ls", "--json")
     assert listing.code == 0 and "Traceback" not in listing.err, listing.err
     assert listing.json() == [], listing.out
     doctor = cli("doctor", "--json")
     assert doctor.code == 0 and doctor.json() == [], doctor.out
-    assert wait_for(lambda: live(marked(cli.home)) == [], timeout=30), describe(marked(cli.home))
+    assert wait_until(lambda: live(marked(cli.home)) == [], limit=30), describe(marked(cli.home))
     workspaces = cli.home / "workspaces"
     assert not workspaces.exists() or list(workspaces.iterdir()) == []
 
 
-def test_fifty_concurrent_runs_against_one_deployment(cli: Cli, tmp_path: Path) -> None:
+def test_fifty_concurrent_runs_against_one_deployment(cli: DeployerCli, tmp_path: Path) -> None:
     cli.env["DEPLOYER_STRATEGIES"] = "local"
     made = cli("deploy", str(solution(tmp_path / "sol")), "--strategy", "local", "--name", "busy")
     assert made.code == 0, made.err
@@ -104,11 +94,11 @@ def test_fifty_concurrent_runs_against_one_deployment(cli: Cli, tmp_path: Path) 
     nothing_left(cli)
 
 
-def test_twenty_concurrent_deploy_run_rm_cycles(cli: Cli, tmp_path: Path) -> None:
+def test_twenty_concurrent_deploy_run_rm_cycles(cli: DeployerCli, tmp_path: Path) -> None:
     cli.env["DEPLOYER_STRATEGIES"] = "local"
     root = solution(tmp_path / "sol")
 
-    def cycle(index: int) -> tuple[Result, Result | None, Result | None]:
+    def cycle(index: int) -> tuple[CliResult, CliResult | None, CliResult | None]:
         name = f"cycle{index}"
         made = cli("deploy", str(root), "--strategy", "local", "--name", name,
                    "--startup-timeout", "240")  # fmt: skip

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from deployer.testing import write_solution
@@ -14,14 +12,4 @@ EXAMPLES = REPO / "examples"
 HAS_BENTOML = importlib.util.find_spec("bentoml") is not None
 BENTOML_MISSING = "bentoml is not installed (pip install deployer-bentoml)"
 
-__all__ = ["BENTOML_MISSING", "EXAMPLES", "HAS_BENTOML", "wait_until", "write_solution"]
-
-
-def wait_until(condition: Callable[[], bool], limit: float = 30.0) -> bool:
-    """Poll for an asynchronous effect (a process gone, a port closed)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
+__all__ = ["BENTOML_MISSING", "EXAMPLES", "HAS_BENTOML", "write_solution"]

@@ -5,9 +5,7 @@ BentoCloud login, core's `registry` of the bentoml strategy, and deployments mad
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ import pytest
 import deployer
 from deployer.deployment.software import DeployedSoftware
 from deployer.plugins.registry import StrategyRegistry
-from deployer.testing import write_solution
+from deployer.testing import DeployerCli, write_solution
 
 
 @pytest.fixture(scope="session")
@@ -73,33 +71,21 @@ def deployments(registry: StrategyRegistry, tmp_path: Path) -> Iterator[Deployme
     made.cleanup()
 
 
-class Cli:
-    """`python -m deployer ...` in a second process, sharing this test's homes."""
-
-    def __init__(self) -> None:
-        self.env = dict(os.environ)
-
-    def __call__(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "deployer", *args],
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=timeout,
-            check=False,
-        )
+class Cli(DeployerCli):
+    """Core's runner sharing this test's homes, plus `json(*args)`: the parsed output of a
+    command that must succeed."""
 
     def json(self, *args: str) -> Any:
         result = self(*args)
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
+        assert result.code == 0, result.err
+        return result.json()
 
 
 @pytest.fixture
 def cli(homes: Path) -> Iterator[Cli]:
-    runner = Cli()
+    runner = Cli(homes)
     yield runner
     listed = runner("ls", "--json")
-    if listed.returncode == 0:  # remove whatever a failed test left deployed from the CLI
-        for info in json.loads(listed.stdout or "[]"):
+    if listed.code == 0:  # remove whatever a failed test left deployed from the CLI
+        for info in json.loads(listed.out or "[]"):
             runner("rm", info["name"], "--force")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -15,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from bentoml_support import BENTOML_MISSING, HAS_BENTOML, wait_until, write_solution
+from bentoml_support import BENTOML_MISSING, HAS_BENTOML, write_solution
 from deployer.adapter.agent import AdapterAgent
 from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError, StrategyUnavailableError
 from deployer.models import DeploymentSetting, SolutionResult
 from deployer.paths import deployment_dir, workspaces_dir
 from deployer.plugin import RunnerContext, free_port, pid_start_time, spawn, terminate
+from deployer.testing import wait_until
 from deployer_bentoml import sdk
 from deployer_bentoml.targets.bentocloud import BentoCloudRunner
 from deployer_bentoml.workspace import prepare
@@ -49,15 +49,14 @@ def test_no_login_is_one_clear_error_and_nothing_is_built(deployments, registry,
     assert DeploymentFactory(registry).list() == []
 
 
-def test_no_login_from_the_cli_exits_3_with_one_error_line(deployments):
+def test_no_login_from_the_cli_exits_3_with_one_error_line(deployments, cli):
     source = deployments.solution("echo", ECHO)
-    result = subprocess.run(
-        [sys.executable, "-m", "deployer", "deploy", str(source), "--strategy", "bentoml",
-         "--option", "target=bentocloud"],
-        capture_output=True, text=True, timeout=120, check=False,
+    result = cli(
+        "deploy", str(source), "--strategy", "bentoml", "--option", "target=bentocloud",
+        timeout=120,
     )  # fmt: skip
-    assert result.returncode == 3
-    lines = result.stderr.strip().splitlines()
+    assert result.code == 3
+    lines = result.err.strip().splitlines()
     assert lines[-2].startswith("error: ") and "no BentoCloud login" in lines[-2]
     assert lines[-1].startswith("hint: ")
 

@@ -8,9 +8,10 @@ import threading
 
 import pytest
 
-from bentoml_support import BENTOML_MISSING, HAS_BENTOML, wait_until
+from bentoml_support import BENTOML_MISSING, HAS_BENTOML
 from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError
+from deployer.testing import wait_until
 
 pytestmark = [
     pytest.mark.real,
@@ -115,8 +116,8 @@ def test_loading_then_ready_with_schema_and_field_errors(deployments, registry, 
     assert missing["field"] == "text" and "required" in missing["error"]
 
     ran = cli("run", "slow", json.dumps({"text": "x", "repeat": "many"}))
-    assert ran.returncode == 2
-    assert json.loads(ran.stdout)["field"] == "repeat"
+    assert ran.code == 2
+    assert ran.json()["field"] == "repeat"
     assert cli.json("schema", "slow") == schema  # `deployer schema` from another process
     status = cli.json("status", "slow", "--json")
     assert status["status"] == "running" and status["readiness"] == "ready"
@@ -138,7 +139,7 @@ def test_a_service_mounting_a_fastapi_app_is_called_on_its_post_route(deployment
     wrong = software.run({"text": "ok", "stars": "many"})
     assert wrong["status"] == "error" and wrong["field"] == "stars"
     ran = cli("run", "reviews", json.dumps({"stars": 5}))
-    assert ran.returncode == 2 and json.loads(ran.stdout)["field"] == "text"
+    assert ran.code == 2 and ran.json()["field"] == "text"
 
 
 def test_route_option_picks_one_of_several_post_routes(deployments):

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bentoml_support import BENTOML_MISSING, EXAMPLES, HAS_BENTOML, wait_until
+from bentoml_support import BENTOML_MISSING, EXAMPLES, HAS_BENTOML
 from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError, PortInUseError
 from deployer.plugin import descendants, is_alive
-from deployer.testing import tree_hash
+from deployer.testing import tree_hash, wait_until
 
 pytestmark = [
     pytest.mark.real,
@@ -196,17 +196,17 @@ def test_cli_from_a_second_process(deployments, cli):
     deployed = cli.json("deploy", str(source), "--strategy", "bentoml", "--name", "cli", "--json")
     assert deployed["provider"] == "bentoml" and deployed["runner_state"]["port"]
     result = cli("run", "cli", json.dumps({"text": "hey"}))
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["output"]["text"] == "hey"
+    assert result.code == 0, result.err
+    assert result.json()["output"]["text"] == "hey"
     failed = cli("run", "cli", json.dumps({"text": "boom"}))
-    assert failed.returncode == 1
-    assert json.loads(failed.stdout)["error"] == "ValueError: boom is not a word"
-    assert "boom is not a word" in cli("logs", "cli", "--tail", "50").stdout
-    assert cli("stop", "cli").returncode == 0
+    assert failed.code == 1
+    assert failed.json()["error"] == "ValueError: boom is not a word"
+    assert "boom is not a word" in cli("logs", "cli", "--tail", "50").out
+    assert cli("stop", "cli").code == 0
     assert [d["status"] for d in cli.json("ls", "--json")] == ["stopped"]
-    assert cli("start", "cli").returncode == 0
-    assert json.loads(cli("run", "cli", '{"text": "again"}').stdout)["output"]["text"] == "again"
+    assert cli("start", "cli").code == 0
+    assert cli("run", "cli", '{"text": "again"}').json()["output"]["text"] == "again"
     pid = cli.json("ls", "--json")[0]["runner_state"]["pid"]
-    assert cli("rm", "cli").returncode == 0
+    assert cli("rm", "cli").code == 0
     assert wait_until(lambda: not is_alive(pid))
     assert cli.json("ls", "--json") == []

@@ -6,18 +6,17 @@ version health first; --keep removes old versions' files; `logs -f` follows the 
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 import deployer
-from bentoml_support import BENTOML_MISSING, HAS_BENTOML, wait_until
+from bentoml_support import BENTOML_MISSING, HAS_BENTOML
 from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError
 from deployer.plugin import is_alive
-from deployer.testing import SteadyCalls
+from deployer.testing import DeployerCli, SteadyCalls, wait_until
 
 pytestmark = [
     pytest.mark.real,
@@ -44,13 +43,14 @@ def answers(calls: SteadyCalls) -> set[str]:
 class Follower:
     """`deployer logs NAME -f` in a second process, its output collected as it comes."""
 
-    def __init__(self, env: dict[str, str], name: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "deployer", "logs", name, "-f"],
-            env={**env, "PYTHONUNBUFFERED": "1"},
+    def __init__(self, cli: DeployerCli, name: str) -> None:
+        self.proc = cli.popen(
+            "logs",
+            name,
+            "-f",
+            env={**cli.env, "PYTHONUNBUFFERED": "1"},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            text=True,
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -76,7 +76,7 @@ def test_redeploy_without_failed_calls_then_rollback_and_keep(deployments, regis
     assert first.version == 1 and first.run({"name": "a"})["output"] == {"v1": "a"}
     old_pid, old_port = first.runner.state["pid"], first.runner.state["port"]
     old_workspace = first.info.adapted_path
-    follower = Follower(cli.env, "svc")
+    follower = Follower(cli, "svc")
     try:
         assert wait_until(lambda: "POST" in follower.text())  # it follows version 1's log
         deployments.solution("svc", version_files("v2"))
@@ -103,7 +103,7 @@ def test_redeploy_without_failed_calls_then_rollback_and_keep(deployments, regis
     # rollback: version 1's server starts again (health first), then version 2 stops
     second_pid = second.runner.state["pid"]
     rolled = cli("rollback", "svc")
-    assert rolled.returncode == 0, rolled.stderr
+    assert rolled.code == 0, rolled.err
     back = deployer.attach("svc")
     assert back.version == 1 and back.run({"name": "r"})["output"] == {"v1": "r"}
     assert back.runner.state["port"] != second.runner.state["port"]

@@ -15,6 +15,7 @@ from deployer.errors import InputError, StrategyUnavailableError
 from deployer.models import DeployConfig, SolutionResult
 from deployer.plugins.registry import StrategyRegistry
 from deployer.repo.envfile import read_env_file
+from deployer.testing import wait_until
 
 ECHO_ENV = "import os\n\ndef predict(key):\n    return {key: os.environ.get(key)}\n"
 
@@ -141,14 +142,14 @@ def test_logs_follow_streams_new_lines_and_ends_when_removed(local_home: Path) -
         time.sleep(1.0)  # let it print the tail and start following
         for key in ("FIRST", "SECOND"):
             assert runner.invoke(main, ["run", "f", json.dumps({"key": key})]).exit_code == 0
+
         # the server buffers its access log: wait until both lines reach the file, then give
         # the follower (polling every 0.25 s) time to see them before the removal
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        def both_logged() -> bool:
             logged = runner.invoke(main, ["logs", "f"]).output
-            if logged.count('"POST /run HTTP/1.1" 200') >= 2:
-                break
-            time.sleep(0.1)
+            return logged.count('"POST /run HTTP/1.1" 200') >= 2
+
+        wait_until(both_logged, interval=0.1)
         time.sleep(1.0)
     finally:
         runner.invoke(main, ["rm", "f"])  # removed while following: the follower ends

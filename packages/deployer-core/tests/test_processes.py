@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 from deployer.runtime.processes import descendants, is_alive, pid_start_time, terminate
+from deployer.testing import wait_until
 
 SLEEP = [sys.executable, "-c", "import time; time.sleep(600)"]
 # a child in a session of its own, which the process group alone does not reach
@@ -19,15 +19,6 @@ SPAWNER = [
     " start_new_session=True)\n"
     "time.sleep(600)\n",
 ]
-
-
-def wait_for(predicate, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_identity_is_pid_and_creation_time() -> None:
@@ -45,7 +36,7 @@ def test_identity_is_pid_and_creation_time() -> None:
 
 def test_a_zombie_is_not_alive_and_unknown_pids_are_not_alive() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    assert wait_for(lambda: not is_alive(proc.pid))  # exited, not yet reaped: a zombie
+    assert wait_until(lambda: not is_alive(proc.pid), limit=20)  # exited, not yet reaped: a zombie
     proc.wait()
     assert not is_alive(None) and pid_start_time(2**22 + 12345) is None
 
@@ -53,11 +44,11 @@ def test_a_zombie_is_not_alive_and_unknown_pids_are_not_alive() -> None:
 def test_descendants_in_other_sessions_are_found_and_stopped() -> None:
     proc = subprocess.Popen(SPAWNER, start_new_session=True)
     started = pid_start_time(proc.pid)
-    assert wait_for(lambda: len(descendants(proc.pid)) == 1)
+    assert wait_until(lambda: len(descendants(proc.pid)) == 1, limit=20)
     [(child, child_started)] = descendants(proc.pid)
     assert is_alive(child, child_started)
     terminate(proc.pid, proc.pid, started, proc, grace=2)
-    assert wait_for(lambda: not is_alive(child, child_started))
+    assert wait_until(lambda: not is_alive(child, child_started), limit=20)
     assert not is_alive(proc.pid, started)
 
 

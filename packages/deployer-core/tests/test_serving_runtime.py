@@ -25,6 +25,7 @@ from serving_support import (
 )
 
 from deployer.runtime.serving_install import install_serving_runtime, serving_runtime_files
+from deployer.testing import wait_until
 
 SOLUTION = {
     "solution.py": '''
@@ -256,9 +257,7 @@ def test_metrics_count_requests_by_status(typed) -> None:
 
 def test_access_log_has_status_and_duration(typed) -> None:
     typed.run({"text": "logged"})
-    deadline = time.monotonic() + 5
-    while '"POST /run HTTP/1.1" 200 success' not in typed.log() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: '"POST /run HTTP/1.1" 200 success' in typed.log(), limit=5, interval=0.1)
     lines = typed.log().splitlines()
     line = next(entry for entry in lines if '"POST /run HTTP/1.1" 200 success' in entry)
     assert line.rstrip().endswith("ms")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from deployer.testing import SteadyCalls
+from deployer.testing import SteadyCalls, wait_until
 
 
 def test_steady_calls_keep_answers_and_count_a_raising_call_as_failed() -> None:
@@ -21,9 +21,7 @@ def test_steady_calls_keep_answers_and_count_a_raising_call_as_failed() -> None:
         return {"status": "success", "output": n}
 
     with SteadyCalls(call, pause=0.001) as calls:
-        deadline = time.monotonic() + 30
-        while len(calls.results) < 6 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: len(calls.results) >= 6, interval=0.01)
     count = len(calls.results)
     time.sleep(0.05)
     assert len(calls.results) == count  # the calls ended with the block

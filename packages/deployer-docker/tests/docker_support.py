@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ import pytest
 
 from deployer.plugins.registry import StrategyRegistry
 from deployer.runtime.runner import RunnerContext
-from deployer.testing import write_solution
+from deployer.testing import CliResult, DeployerCli, write_solution
 from deployer.testing.fixtures import Deployments as CoreDeployments
 from deployer_docker.availability import check_engine
 from deployer_docker.runner import DockerRunner
@@ -220,27 +219,14 @@ class Deployments(CoreDeployments):
 # -- the command line ------------------------------------------------------------------------
 
 
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
+class Cli(DeployerCli):
+    """Core's runner with a longer default timeout: a deploy builds an image."""
 
-
-class Cli:
-    """`python -m deployer ...` as a user runs it: every call its own process."""
-
-    def __init__(self, home: Path, env: dict[str, str] | None = None) -> None:
-        self.env = {**os.environ, "DEPLOYER_HOME": str(home), **(env or {})}
-        self.env.pop("DEPLOYER_STRATEGIES", None)
-
-    def __call__(self, *args: str, timeout: float = 900) -> CliResult:
-        proc = subprocess.run(
-            [sys.executable, "-m", "deployer", *args],
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=timeout,
-            check=False,
-        )
-        return CliResult(proc.returncode, proc.stdout, proc.stderr)
+    def __call__(
+        self,
+        *args: str,
+        stdin: str | None = None,
+        timeout: float = 900,
+        cwd: Path | None = None,
+    ) -> CliResult:
+        return super().__call__(*args, stdin=stdin, timeout=timeout, cwd=cwd)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import httpx
 import pytest
@@ -14,7 +13,7 @@ from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError
 from deployer.models import DeployConfig, Resources, SolutionResult
 from deployer.plugins.registry import StrategyRegistry
-from deployer.testing import tree_hash
+from deployer.testing import tree_hash, wait_until
 from docker_support import EXAMPLES, Deployments, Engine
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
@@ -93,9 +92,7 @@ def test_example_end_to_end_through_the_factory(
         assert wrong["status"] == "error" and "nobody" in wrong["error"]
         assert "unknown field (expected fields: name, greeting)" in wrong["error"]
         # the runtime writes access lines in batches (every 0.25 s): wait for the batch
-        deadline = time.monotonic() + 10
-        while "POST /run" not in software.logs() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: "POST /run" in software.logs(), limit=10, interval=0.1)
         assert "POST /run" in software.logs()
         steps = [r.getMessage() for r in caplog.records if r.name == "deployer_docker"]
         assert any(step.startswith("building image: Step 2/9 : FROM") for step in steps)

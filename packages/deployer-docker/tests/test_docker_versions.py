@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -138,10 +137,9 @@ def test_dev_mode_and_logs_follow_across_a_redeploy(tmp_path: Path, docker_engin
     cli = Cli(tmp_path / "home", {"DOCKER_HOST": docker_engine.host, "PYTHONUNBUFFERED": "1"})
     root = solution(tmp_path / "sol", "d1")
     options = [f"--option=base_image={docker_engine.base_image}", "--option=wheelhouse=true"]
-    base = [sys.executable, "-m", "deployer"]
-    dev = subprocess.Popen(
-        [*base, "dev", str(root), "--strategy", "docker", "--name", "devsvc", *options],
-        env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    dev = cli.popen(
+        "dev", str(root), "--strategy", "docker", "--name", "devsvc", *options,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     follow: subprocess.Popen[str] | None = None
     try:
@@ -149,10 +147,7 @@ def test_dev_mode_and_logs_follow_across_a_redeploy(tmp_path: Path, docker_engin
         seen = read_until(dev.stdout, "watching")
         assert "version 1 of devsvc is live" in seen and "(healthy)" in seen, seen
         assert json.loads(cli("run", "devsvc", '{"name": "a"}').out)["output"] == {"d1": "a"}
-        follow = subprocess.Popen(
-            [*base, "logs", "devsvc", "-f"],
-            env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+        follow = cli.popen("logs", "devsvc", "-f", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         time.sleep(1.0)
         solution(root, "d2")
         seen = read_until(dev.stdout, "version 2 of devsvc is live")

@@ -4,56 +4,26 @@ process, called by langgraph_sdk from another."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from deployer.plugin import is_alive
+from deployer.testing import DeployerCli
 from deployer_langgraph import availability
 from langgraph_support import AGENT_EXAMPLE, FUNCTION_EXAMPLE, require_dev
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> object:
-        return json.loads(self.out)
-
-
-class Cli:
-    """`python -m deployer ...`, each call its own process, in a private DEPLOYER_HOME."""
-
-    def __init__(self, home: Path) -> None:
-        self.env = {**os.environ, "DEPLOYER_HOME": str(home)}
-        for name in ("DEPLOYER_STRATEGIES", availability.URL_ENV, *availability.API_KEY_ENVS):
-            self.env.pop(name, None)
-
-    def __call__(self, *args: str, stdin: str | None = None, timeout: float = 300) -> Result:
-        proc = subprocess.run(
-            [sys.executable, "-m", "deployer", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=timeout,
-        )
-        return Result(proc.returncode, proc.stdout, proc.stderr)
+# no langgraph platform URL or API key of this machine's user reaches the children
+UNSET = ("DEPLOYER_STRATEGIES", availability.URL_ENV, *availability.API_KEY_ENVS)
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> Iterator[Cli]:
-    runner = Cli(tmp_path / "home")
+def cli(tmp_path: Path) -> Iterator[DeployerCli]:
+    runner = DeployerCli(tmp_path / "home", unset=UNSET)
     yield runner
     listing = runner("ls", "--json")  # never leave a server behind, whatever the test did
     if listing.code == 0:
@@ -61,7 +31,7 @@ def cli(tmp_path: Path) -> Iterator[Cli]:
             runner("rm", row["name"], "--force")
 
 
-def test_cli_round_trip_and_sdk_from_another_process(cli: Cli) -> None:
+def test_cli_round_trip_and_sdk_from_another_process(cli: DeployerCli) -> None:
     require_dev()
     deployed = cli(
         "deploy", str(AGENT_EXAMPLE), "--strategy", "langgraph", "--name", "lg", "--json"
@@ -108,7 +78,7 @@ def test_cli_round_trip_and_sdk_from_another_process(cli: Cli) -> None:
     assert cli("ls", "--json").json() == []
 
 
-def test_cli_plain_function_example(cli: Cli) -> None:
+def test_cli_plain_function_example(cli: DeployerCli) -> None:
     require_dev()
     deployed = cli("deploy", str(FUNCTION_EXAMPLE), "--strategy", "langgraph", "--json")
     assert deployed.code == 0, deployed.err
@@ -134,7 +104,7 @@ def test_cli_plain_function_example(cli: Cli) -> None:
     assert cli("rm", name).code == 0
 
 
-def test_cli_cloud_target_without_key_is_unavailable(cli: Cli) -> None:
+def test_cli_cloud_target_without_key_is_unavailable(cli: DeployerCli) -> None:
     result = cli(
         "deploy",
         str(AGENT_EXAMPLE),
@@ -150,7 +120,7 @@ def test_cli_cloud_target_without_key_is_unavailable(cli: Cli) -> None:
     assert "hint:" in result.err
 
 
-def test_cli_selects_langgraph_for_the_agent_example(cli: Cli) -> None:
+def test_cli_selects_langgraph_for_the_agent_example(cli: DeployerCli) -> None:
     chosen = cli("select", str(AGENT_EXAMPLE), "--json")
     assert chosen.code == 0, chosen.err
     assert chosen.json()["strategy"] == "langgraph"

@@ -8,8 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -18,6 +16,7 @@ import pytest
 from deployer.errors import DeployFailedError, PortInUseError
 from deployer.runtime import processes
 from deployer.runtime.serving_install import install_serving_runtime
+from deployer.testing import wait_until
 from deployer_local.targets import process
 
 ECHO = {
@@ -28,16 +27,6 @@ ECHO = {
         return {"text": text * times, "greeting": os.environ.get("DEPLOYER_TEST_GREETING")}
     """
 }
-
-
-def wait_until(condition: Callable[[], bool], limit: float = 30.0) -> bool:
-    """Poll for an asynchronous effect (a signal delivered, a process gone)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def free_port() -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -23,6 +22,7 @@ from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError, RunnerError, StrategyUnavailableError
 from deployer.models import DeployConfig, SolutionResult
 from deployer.paths import workspaces_dir
+from deployer.testing import DeployerCli
 from modal_support import EXAMPLES, files_under
 
 SECRET = "s3cr3t-value-never-written-9d2e"
@@ -54,16 +54,6 @@ def modal_knows(version: int, state: str = "APP_STATE_DEPLOYED") -> dict[str, An
         "AppGetOrCreate": {"app_id": APP_ID, "handle_metadata": metadata},
         "AppGetInfo": {"info": metadata},
     }
-
-
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "deployer", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 # -- no token ----------------------------------------------------------------------------------
@@ -101,15 +91,18 @@ def test_run_without_token_is_an_error_envelope(deployments) -> None:
     assert not runner.is_healthy() and runner.status() == "failed"
 
 
-def test_cli_without_token_prints_one_clear_line(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODAL_")}
-    env["MODAL_CONFIG_PATH"] = str(tmp_path / "absent.toml")
-    proc = cli("deploy", str(EXAMPLES / "hello"), "--strategy", "modal", env=env)
-    assert proc.returncode == 3, proc.stderr
-    lines = proc.stderr.strip().splitlines()
+def test_cli_without_token_prints_one_clear_line(tmp_path: Path, deployer_home: Path) -> None:
+    cli = DeployerCli(
+        deployer_home,
+        env={"MODAL_CONFIG_PATH": str(tmp_path / "absent.toml")},
+        unset=[name for name in os.environ if name.startswith("MODAL_")],
+    )
+    proc = cli("deploy", str(EXAMPLES / "hello"), "--strategy", "modal", timeout=120)
+    assert proc.code == 3, proc.err
+    lines = proc.err.strip().splitlines()
     assert lines[0].startswith("error: strategy 'modal' is unavailable here: no Modal token")
     assert lines[1].startswith("hint: run `modal token new`")
-    assert len(lines) == 2 and proc.stdout == ""
+    assert len(lines) == 2 and proc.out == ""
 
 
 # -- a token Modal's API rejects ---------------------------------------------------------------
@@ -180,17 +173,17 @@ def test_rejected_token_fake_modal_api_other_operations(deployments, fake_modal_
 
 
 def test_cli_with_rejected_token_fake_modal_api(fake_modal_api, deployer_home) -> None:
-    proc = cli(
+    proc = DeployerCli(deployer_home, unset=())(
         "deploy", str(EXAMPLES / "hello"), "--strategy", "modal", "--name", "clirej",
-        env=dict(os.environ),
+        timeout=120,
     )  # fmt: skip
-    assert proc.returncode == 3, proc.stderr
-    lines = proc.stderr.strip().splitlines()
+    assert proc.code == 3, proc.err
+    lines = proc.err.strip().splitlines()
     assert lines[-2] == (
         f"error: deploying clirej to Modal failed: Modal rejected the credentials: {FAKE_MESSAGE}"
     )
     assert lines[-1].startswith("hint: run `modal token new`")
-    assert proc.stdout == ""
+    assert proc.out == ""
 
 
 # -- Modal's API out of reach ------------------------------------------------------------------

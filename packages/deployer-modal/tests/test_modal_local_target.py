@@ -10,7 +10,7 @@ import pytest
 from deployer.deployment.factory import DeploymentFactory
 from deployer.errors import DeployFailedError
 from deployer.models import DeployConfig, SolutionResult
-from deployer.testing import tree_hash
+from deployer.testing import DeployerCli, tree_hash
 from deployer_modal.targets.local import ModalLocalRunner as ModalRunner
 from modal_support import EXAMPLES, files_under
 
@@ -238,10 +238,6 @@ def test_schema_readiness_and_invalid_inputs_name_the_field(deployments) -> None
 
 
 def test_cli_streams_and_exits_2_on_an_invalid_field(deployments, deployer_home) -> None:
-    import os
-    import subprocess
-    import sys
-
     source = deployments.source(TOKENS, "cli-tokens")
     config = DeployConfig(
         solution=SolutionResult(code_path=source), strategy="modal", options=LOCAL, name="clitok"
@@ -250,21 +246,16 @@ def test_cli_streams_and_exits_2_on_an_invalid_field(deployments, deployer_home)
     try:
         assert software.info.input_schema["required"] == ["text"]
 
-        def cli(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [sys.executable, "-m", "deployer", *args],
-                capture_output=True, text=True, env=dict(os.environ), timeout=120,
-            )  # fmt: skip
-
-        streamed = cli("run", "clitok", '{"text": "hi there"}', "--stream")
-        assert streamed.returncode == 0, streamed.stderr
-        lines = [json.loads(line) for line in streamed.stdout.splitlines()]
+        cli = DeployerCli(deployer_home, unset=())  # this test's environment, as it is
+        streamed = cli("run", "clitok", '{"text": "hi there"}', "--stream", timeout=120)
+        assert streamed.code == 0, streamed.err
+        lines = [json.loads(line) for line in streamed.out.splitlines()]
         assert [line.get("output") for line in lines] == [
             {"word": "hi", "i": 0}, {"word": "there", "i": 1}, None,
         ]  # fmt: skip
-        refused = cli("run", "clitok", '{"text": 3}')
-        assert refused.returncode == 2, refused.stderr
-        assert json.loads(refused.stdout)["field"] == "text"
+        refused = cli("run", "clitok", '{"text": 3}', timeout=120)
+        assert refused.code == 2, refused.err
+        assert refused.json()["field"] == "text"
     finally:
         software.remove()
 

@@ -14,7 +14,7 @@ from deployer.deployment.factory import DeploymentFactory
 from deployer.deployment.state import StateStore
 from deployer.deployment.versions import rollback
 from deployer.errors import DeployFailedError
-from deployer.testing import SteadyCalls, write_solution
+from deployer.testing import DeployerCli, SteadyCalls, write_solution
 
 pytestmark = pytest.mark.usefixtures("remove_deployments")  # every deployment, all versions
 
@@ -68,31 +68,22 @@ def test_a_failing_version_keeps_the_old_one_serving_then_rollback(tmp_path) -> 
     assert deployer.attach("svc").readiness().state == "ready"
 
 
-def test_cli_rollback_and_stop_reach_a_process_that_holds_the_app(tmp_path) -> None:
+def test_cli_rollback_and_stop_reach_a_process_that_holds_the_app(tmp_path, deployer_home) -> None:
     """The app lives in each caller's process: what `deployer rollback` and `deployer stop`
     do in another process reaches a handle held here."""
-    import json
-    import os
-    import subprocess
-    import sys
-
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "deployer", *args],
-            capture_output=True, text=True, env=dict(os.environ), timeout=120,
-        )  # fmt: skip
+    cli = DeployerCli(deployer_home, unset=())  # this test's environment, as it is
 
     root = solution(tmp_path / "sol", "v1")
     deployer.deploy(root, "modal", name="svc", target="local")
     solution(root, "v2")
     held = deployer.deploy(root, "modal", name="svc", target="local")
     assert held.run({"name": "a"})["output"] == {"v2": "a"}
-    back = cli("rollback", "svc")
-    assert back.returncode == 0, back.stderr
+    back = cli("rollback", "svc", timeout=120)
+    assert back.code == 0, back.err
     assert held.run({"name": "b"}) == {"status": "success", "output": {"v1": "b"}}
-    history = json.loads(cli("history", "svc", "--json").stdout)
+    history = cli("history", "svc", "--json", timeout=120).json()
     assert [(v["version"], v["live"]) for v in history] == [(1, True), (2, False)]
-    stopped = cli("stop", "svc")
-    assert stopped.returncode == 0, stopped.stderr
+    stopped = cli("stop", "svc", timeout=120)
+    assert stopped.code == 0, stopped.err
     refused = held.run({"name": "c"})
     assert refused["status"] == "error" and "is not running" in refused["error"]

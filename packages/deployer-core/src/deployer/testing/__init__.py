@@ -10,8 +10,10 @@ A strategy package gets a ready test suite against itself by subclassing `Confor
 
 The fixtures `deployer_home`, `registry`, `deployer_strategy`, `deployments` and
 `remove_deployments` come with core's pytest plugin (`deployer.testing.fixtures`); `SteadyCalls`
-keeps calling a deployment while it changes. Names load on first use, so the plugin, active
-in every pytest run where deployer-core is installed, stays cheap.
+keeps calling a deployment while it changes; `DeployerCli` runs the `deployer` command as a
+user does (its own process, a private DEPLOYER_HOME) and returns a `CliResult`; `wait_until`
+polls for an asynchronous effect. Names load on first use, so the plugin, active in every
+pytest run where deployer-core is installed, stays cheap.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ _LAZY = {
     "Deployments": "deployer.testing.fixtures",
     "write_solution": "deployer.testing.fixtures",
     "SteadyCalls": "deployer.testing.steady",
+    "CliResult": "deployer.testing.cli",
+    "DeployerCli": "deployer.testing.cli",
+    "wait_until": "deployer.testing.polling",
 }
 
 __all__ = list(_LAZY)
