@@ -26,7 +26,7 @@ def _now() -> datetime:
 class Resources(BaseModel):
     """What a deployment may use. Strategies that cannot enforce a field ignore it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     cpu: float | None = Field(default=None, gt=0, description="CPU cores")
     memory: str | None = Field(default=None, description="Memory, e.g. '512Mi' or '2Gi'")
@@ -35,6 +35,8 @@ class Resources(BaseModel):
 
 class SolutionResult(BaseModel):
     """A solution to deploy: read-only input, nothing ever writes into `code_path`."""
+
+    model_config = ConfigDict(defer_build=True)
 
     code_path: Path
     goal: str = ""
@@ -48,6 +50,8 @@ class SolutionResult(BaseModel):
 
 class DeployConfig(BaseModel):
     """A solution plus the user's wishes."""
+
+    model_config = ConfigDict(defer_build=True)
 
     solution: SolutionResult
     strategy: str = "auto"
@@ -108,6 +112,8 @@ class DeployConfig(BaseModel):
 class StrategyScore(BaseModel):
     """One strategy's place in the ranking, with the evidence that scored it."""
 
+    model_config = ConfigDict(defer_build=True)
+
     strategy: str
     score: float
     available: bool
@@ -118,6 +124,8 @@ class StrategyScore(BaseModel):
 class Parameter(BaseModel):
     """One input of the entry point, read from its signature (annotations, defaults, Cog's
     `Input(...)`), used for the typed input schema."""
+
+    model_config = ConfigDict(defer_build=True)
 
     name: str
     annotation: str | None = Field(default=None, description="The annotation as written")
@@ -131,6 +139,8 @@ class Parameter(BaseModel):
 
 class RunInterface(BaseModel):
     """How the adapted solution is called."""
+
+    model_config = ConfigDict(defer_build=True)
 
     kind: Literal["function", "http"] = "function"
     entrypoint: str = Field(description="'module:function' inside the adapted workspace")
@@ -163,6 +173,8 @@ class RunInterface(BaseModel):
 class DeploymentSetting(BaseModel):
     """The selector's decision."""
 
+    model_config = ConfigDict(defer_build=True)
+
     strategy: str
     reasoning: str
     ranking: list[StrategyScore] = Field(default_factory=list)
@@ -180,6 +192,8 @@ class DeploymentSetting(BaseModel):
 
 class AdaptationResult(BaseModel):
     """An adapted copy of the solution, ready for the strategy's runner."""
+
+    model_config = ConfigDict(defer_build=True)
 
     strategy: str
     source_path: Path
@@ -204,12 +218,16 @@ class Owner(BaseModel):
     """The process making a deployment: a record still `deploying` whose owner is gone was
     left by a killed deploy (`deployer doctor` finds it)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     pid: int
     started: str | None = Field(default=None, description="Its creation time (see processes)")
 
 
 class DeploymentInfo(BaseModel):
     """What the state store records for one deployment. Never holds secret values."""
+
+    model_config = ConfigDict(defer_build=True)
 
     name: str
     strategy: str

@@ -44,7 +44,6 @@ from deployer.models import (
     SolutionResult,
 )
 from deployer.paths import deployer_home, failed_dir, version_dir
-from deployer.repo.fingerprint import source_hash
 from deployer.repo.solution import check_solution_path
 from deployer.runtime.processes import is_alive, pid_start_time
 from deployer.runtime.runner import Runner, RunnerContext
@@ -172,6 +171,8 @@ class DeploymentFactory:
 
     def new_info(self, plan: DeploymentPlan, config: DeployConfig, version: int) -> DeploymentInfo:
         """The record of a version about to be made (status `deploying`, owned by us)."""
+        from deployer.repo.fingerprint import source_hash  # ignore rules: not on `run`'s path
+
         strategy = plan.strategy
         return DeploymentInfo(
             name=plan.name,

@@ -27,12 +27,7 @@ from deployer.plugin import (
     Readiness,
     RunnerContext,
     check_port_free,
-    default_python,
-    dependency_manifest,
-    ensure_venv,
     failure,
-    install_serving_runtime,
-    is_usable,
     log_excerpt,
     log_size,
     missing_module_hint,
@@ -40,7 +35,6 @@ from deployer.plugin import (
     probe,
     read_tail,
     root_cause,
-    venv_python,
     wait_until_ready,
 )
 
@@ -185,6 +179,10 @@ class LocalProcessRunner(ProcessServerRunner):
     # -- starting the server -----------------------------------------------------------------
 
     def _prepare(self, *, reuse_venv: bool) -> None:
+        # imported here, not at the top: `deployer run` loads this module on every call and
+        # needs none of what builds environments (packaging, the manifest readers)
+        from deployer.plugin import default_python, ensure_venv, install_serving_runtime, is_usable
+
         workspace = self.context.adapted_path
         check_port_free(int(self.context.options.get("port") or 0))
         if not workspace.is_dir():
@@ -202,6 +200,8 @@ class LocalProcessRunner(ProcessServerRunner):
         self.state["venv"] = str(venv)
 
     def start_server(self, port: int) -> None:
+        from deployer.plugin import venv_python
+
         ctx = self.context
         venv = Path(self.state["venv"])
         self.port_file.unlink(missing_ok=True)
@@ -270,6 +270,8 @@ def wait_ready(
         if code in (EXIT_IMPORT_FAILED, EXIT_LOAD_FAILED):
             what = "import" if code == EXIT_IMPORT_FAILED else "load"
             cause = root_cause(read_tail(log_path, 200, start=log_offset))
+            from deployer.plugin import dependency_manifest
+
             declared = dependency_manifest(workspace) if workspace is not None else None
             hint = missing_module_hint(cause, declared)
             return DeployFailedError(
