@@ -140,6 +140,38 @@ def test_install_refuses_a_file_in_the_way(tmp_path: Path) -> None:
         install_serving_runtime(tmp_path)
 
 
+def test_the_copy_loads_core_bytecode_and_a_sync_entry_point_never_loads_asyncio(
+    tmp_path: Path,
+) -> None:
+    """The runtime is copied at every deploy: its server loads core's compiled modules (same
+    Python) instead of compiling them again, and asyncio is imported only for async entry
+    points and web apps. A copy edited after the install is compiled from its source."""
+    import py_compile
+
+    from deployer.runtime import serving
+
+    for name in serving_runtime_files():  # core's bytecode, as pip leaves it at install
+        py_compile.compile(str(Path(serving.__file__).with_name(name)), doraise=True)
+    install_serving_runtime(tmp_path)
+    (tmp_path / "deployer_runtime" / "spec.py").write_text(
+        (tmp_path / "deployer_runtime" / "spec.py").read_text() + "\nEDITED = True\n"
+    )
+    code = (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r});"
+        "import deployer_runtime.__main__, deployer_runtime.server, deployer_runtime.spec;"
+        "print(deployer_runtime.spec.EDITED, 'asyncio' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-B", "-v", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["True", "False"]
+    cache = tmp_path / "deployer_runtime" / "__pycache__"
+    loaded = {line.split(cache.name + "/")[-1].split(".")[0] for line in out.stderr.splitlines()
+              if line.startswith("# code object from") and str(cache) in line}  # fmt: skip
+    assert {"server", "loader", "schema", "__main__"} <= loaded
+    assert "spec" not in loaded  # edited after the copy: its source, not core's bytecode
+
+
 def test_copied_runtime_imports_only_the_standard_library(tmp_path: Path) -> None:
     install_serving_runtime(tmp_path)
     code = (

@@ -6,7 +6,10 @@ are copied rather than imported from here.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import shutil
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,9 +45,33 @@ def install_serving_runtime(workspace: Path) -> list[str]:
     for name in serving_runtime_files():
         destination = target / name
         destination.unlink(missing_ok=True)
-        destination.write_bytes(source.joinpath(name).read_bytes())
+        origin = source.joinpath(name)
+        destination.write_bytes(origin.read_bytes())
+        if isinstance(origin, Path):
+            carry_bytecode(origin, destination)
         written.append(f"{PACKAGE_NAME}/{name}")
     return written
+
+
+def carry_bytecode(origin: Path, copy: Path) -> None:
+    """Give `copy` the source's modification time and its compiled bytecode, when core has it.
+
+    The runtime is copied afresh at every deploy and start, so without this the server
+    compiles its ~120 KB of source each time it starts (~30 ms); a solution whose Python is
+    the same version as deployer's loads the bytecode instead. The bytecode records the
+    source's mtime and size: if they do not match, Python compiles the source as before.
+    """
+    try:
+        compiled = Path(importlib.util.cache_from_source(str(origin)))
+        beside = Path(importlib.util.cache_from_source(str(copy)))
+    except (NotImplementedError, ValueError):  # no bytecode cache on this implementation
+        return
+    if not compiled.is_file():
+        return
+    stat = origin.stat()
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    beside.parent.mkdir(exist_ok=True)
+    shutil.copyfile(compiled, beside)
 
 
 def install_entry_loader(workspace: Path, run_interface: RunInterface) -> list[str]:

@@ -6,11 +6,13 @@ runs past the timeout can be cancelled (what a thread cannot be).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Coroutine
-from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # asyncio itself loads on first use: a sync entry point never pays for it
+    import asyncio
+    from concurrent.futures import Future
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
@@ -18,6 +20,8 @@ _loop: asyncio.AbstractEventLoop | None = None
 
 def loop() -> asyncio.AbstractEventLoop:
     """The shared loop, started on first use."""
+    import asyncio
+
     global _loop
     with _lock:
         if _loop is None:
@@ -32,6 +36,8 @@ def loop() -> asyncio.AbstractEventLoop:
 
 def submit(coroutine: Coroutine[Any, Any, Any]) -> Future[Any]:
     """Schedule `coroutine` on the shared loop; cancel the returned future to cancel it."""
+    import asyncio
+
     return asyncio.run_coroutine_threadsafe(coroutine, loop())
 
 

@@ -17,7 +17,7 @@ import pathlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import aio, webapps
+from . import aio
 from .schema import (
     MISSING,
     Param,
@@ -644,6 +644,8 @@ def _asgi_schema(app: Any, route: str) -> dict[str, Any] | None:
 def _resolve_asgi(spec: EntrySpec, app: Any, flavor: str | None) -> Entry:
     if not callable(app):
         raise LoadError(f"{spec.entrypoint} is not an ASGI app")
+    from . import webapps  # asyncio and the web app plumbing: only for web apps
+
     route = _pick_route(spec, webapps.post_routes_asgi(app), "the app")
 
     def start() -> Call:
@@ -657,6 +659,8 @@ def _resolve_asgi(spec: EntrySpec, app: Any, flavor: str | None) -> Entry:
 def _resolve_wsgi(spec: EntrySpec, app: Any, flavor: str | None) -> Entry:
     if not callable(app):
         raise LoadError(f"{spec.entrypoint} is not a WSGI app")
+    from . import webapps
+
     route = _pick_route(spec, webapps.post_routes_wsgi(app), "the app")
 
     def start() -> Call:
@@ -689,6 +693,8 @@ def _web_entry(
 
 
 def _web_call(post: Callable[[bytes], tuple[int, list[tuple[str, str]], bytes]], body: Any) -> Any:
+    from . import webapps
+
     status, headers, content = post(json.dumps(body).encode())
     if not 200 <= status < 300:
         raise webapps.AppError(status, content)
