@@ -21,10 +21,9 @@ from docker_support import EXAMPLES, Cli, Engine
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
 PUBLISHED = EXAMPLES / "published"
-# one shape per entry kind the generated image serves (class, asgi, wsgi, graph) and one
-# installed project (src layout, re-exported names, a version from git). gradio_interface also
-# deploys and answers here (125 s, most of it gradio's wheels in the image), proven once by hand
-# and left out of CI for time; its kind is proven on local, bentoml, langgraph and modal.
+# one shape per entry kind the generated image serves (class, asgi, wsgi, graph, gradio) and
+# one installed project (src layout, re-exported names, a version from git). gradio_interface
+# is the slowest (~2 min here, most of it gradio's wheels going into the image).
 SHAPES = [
     ("cog_predictor", {"name": "Ada", "times": 2}, "hello Ada! hello Ada!"),
     ("truss_model", {"text": "The cat and the hat"}, {"words": 3, "unique": 3}),
@@ -32,6 +31,7 @@ SHAPES = [
     ("flask_app", {"number": 4}, {"number": 4, "even": True}),
     ("langgraph_graph", {"text": "abc"}, {"text": "abc", "reversed": "cba", "length": 3}),
     ("src_layout_pkg", {"text": "a b a", "top": 1}, {"words": 3, "top": ["a"]}),
+    ("gradio_interface", {"name": "Ada", "intensity": 3}, "Hello, Ada!!!"),
 ]
 
 STREAMED = {"langgraph_graph": [{"reverse": {"reversed": "cba"}}, {"measure": {"length": 3}}]}
