@@ -23,20 +23,26 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Resources(BaseModel):
+class DeferredModel(BaseModel):
+    """deployer's data records. Their validators are built on first use, not at import:
+    a command touches a few of them (`deployer run` reads one DeploymentInfo), and building
+    them all was half of `import deployer.models`."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Resources(DeferredModel):
     """What a deployment may use. Strategies that cannot enforce a field ignore it."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
 
     cpu: float | None = Field(default=None, gt=0, description="CPU cores")
     memory: str | None = Field(default=None, description="Memory, e.g. '512Mi' or '2Gi'")
     gpu: str | None = Field(default=None, description="GPU type or count, e.g. 'T4' or '1'")
 
 
-class SolutionResult(BaseModel):
+class SolutionResult(DeferredModel):
     """A solution to deploy: read-only input, nothing ever writes into `code_path`."""
-
-    model_config = ConfigDict(defer_build=True)
 
     code_path: Path
     goal: str = ""
@@ -48,10 +54,8 @@ class SolutionResult(BaseModel):
         return value.expanduser().resolve()
 
 
-class DeployConfig(BaseModel):
+class DeployConfig(DeferredModel):
     """A solution plus the user's wishes."""
-
-    model_config = ConfigDict(defer_build=True)
 
     solution: SolutionResult
     strategy: str = "auto"
@@ -109,10 +113,8 @@ class DeployConfig(BaseModel):
         return value
 
 
-class StrategyScore(BaseModel):
+class StrategyScore(DeferredModel):
     """One strategy's place in the ranking, with the evidence that scored it."""
-
-    model_config = ConfigDict(defer_build=True)
 
     strategy: str
     score: float
@@ -121,11 +123,9 @@ class StrategyScore(BaseModel):
     unavailable_reason: str | None = None
 
 
-class Parameter(BaseModel):
+class Parameter(DeferredModel):
     """One input of the entry point, read from its signature (annotations, defaults, Cog's
     `Input(...)`), used for the typed input schema."""
-
-    model_config = ConfigDict(defer_build=True)
 
     name: str
     annotation: str | None = Field(default=None, description="The annotation as written")
@@ -137,10 +137,8 @@ class Parameter(BaseModel):
     le: float | None = None
 
 
-class RunInterface(BaseModel):
+class RunInterface(DeferredModel):
     """How the adapted solution is called."""
-
-    model_config = ConfigDict(defer_build=True)
 
     kind: Literal["function", "http"] = "function"
     entrypoint: str = Field(description="'module:function' inside the adapted workspace")
@@ -170,10 +168,8 @@ class RunInterface(BaseModel):
     )
 
 
-class DeploymentSetting(BaseModel):
+class DeploymentSetting(DeferredModel):
     """The selector's decision."""
-
-    model_config = ConfigDict(defer_build=True)
 
     strategy: str
     reasoning: str
@@ -190,10 +186,8 @@ class DeploymentSetting(BaseModel):
     )
 
 
-class AdaptationResult(BaseModel):
+class AdaptationResult(DeferredModel):
     """An adapted copy of the solution, ready for the strategy's runner."""
-
-    model_config = ConfigDict(defer_build=True)
 
     strategy: str
     source_path: Path
@@ -214,20 +208,16 @@ class AdaptationResult(BaseModel):
 DeploymentStatus = Literal["deploying", "loading", "running", "stopped", "failed"]
 
 
-class Owner(BaseModel):
+class Owner(DeferredModel):
     """The process making a deployment: a record still `deploying` whose owner is gone was
     left by a killed deploy (`deployer doctor` finds it)."""
-
-    model_config = ConfigDict(defer_build=True)
 
     pid: int
     started: str | None = Field(default=None, description="Its creation time (see processes)")
 
 
-class DeploymentInfo(BaseModel):
+class DeploymentInfo(DeferredModel):
     """What the state store records for one deployment. Never holds secret values."""
-
-    model_config = ConfigDict(defer_build=True)
 
     name: str
     strategy: str

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from deployer.errors import (
     DeploymentNotFoundError,
@@ -29,7 +29,7 @@ from deployer.errors import (
     StateError,
     validation_parts,
 )
-from deployer.models import DeploymentInfo
+from deployer.models import DeferredModel, DeploymentInfo
 from deployer.paths import deployer_home
 
 _SCHEMA = """
@@ -66,7 +66,7 @@ EventKind = Literal[
 ]
 
 
-class VersionRecord(BaseModel):
+class VersionRecord(DeferredModel):
     """One version of a deployment as history shows it."""
 
     version: int
@@ -78,7 +78,7 @@ class VersionRecord(BaseModel):
     updated_at: datetime
 
 
-class DeploymentEvent(BaseModel):
+class DeploymentEvent(DeferredModel):
     """Something that happened to a deployment, recorded as it happened."""
 
     name: str

@@ -12,15 +12,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from deployer.models import Resources, RunInterface
+from deployer.models import DeferredModel, Resources, RunInterface
 
 RunnerStatus = Literal["running", "stopped", "failed"]
 ReadinessState = Literal["ready", "loading", "failed", "stopped"]
 
 
-class Readiness(BaseModel):
+class Readiness(DeferredModel):
     """Whether calls can be served now: `loading` while setup()/load() still runs (a model
     that loads for minutes is not dead), `failed` with the load error, `stopped` when nothing
     answers."""
@@ -29,7 +29,7 @@ class Readiness(BaseModel):
     error: str | None = None
 
 
-class Connection(BaseModel):
+class Connection(DeferredModel):
     """How someone outside deployer reaches the deployment: its URL and the headers each
     request needs (the bearer token). Holds a secret: printed on request, never stored."""
 
@@ -40,7 +40,7 @@ class Connection(BaseModel):
     )
 
 
-class RunnerContext(BaseModel):
+class RunnerContext(DeferredModel):
     """Everything a runner needs to know about its deployment. `env` holds secret values in
     memory only; it is never written to the state store."""
 
